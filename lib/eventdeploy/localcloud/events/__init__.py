@@ -1,0 +1,1 @@
+"""EventBridge in the local cloud: pattern matching, delivery, archives, bus policies."""

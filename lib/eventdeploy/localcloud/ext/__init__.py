@@ -1,0 +1,1 @@
+"""Local-cloud extensions: each module here is installed into the server process (see ``extensions.py``)."""
