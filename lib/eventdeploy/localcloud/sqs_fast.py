@@ -1,0 +1,569 @@
+"""SQS queues whose operations cost O(log n) in queue depth, patched into moto's ``Queue`` and ``SQSBackend``.
+
+moto keeps a queue's messages in a plain list and scans it on every send (deduplication), receive, delete,
+visibility change and attribute read (the three approximate counts), so a queue slows down as it fills. Here each
+queue gets a ``MessageStore``: messages indexed by id and receipt handle, a heap of messages ready to receive
+(standard queues: oldest first; FIFO queues: one entry per unlocked message group), a heap of timed state changes
+(delay and visibility expiry, applied lazily), counters per state, a deduplication index that outlives deletion,
+and a retention heap. Every operation holds the queue's own lock, so concurrent producers and consumers cannot
+corrupt it, and never holds it while waiting (long polling waits on the queue's condition).
+
+Semantics follow the SQS documentation:
+https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-visibility-timeout.html,
+https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-delay-queues.html,
+https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/FIFO-queues-understanding-logic.html,
+https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/FIFO-queues-exactly-once-processing.html,
+https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-dead-letter-queues.html.
+"""
+
+from __future__ import annotations
+
+import copy
+import heapq
+import itertools
+import threading
+import time
+from collections import deque
+from collections.abc import Iterator
+from typing import Any
+
+DELAYED = "delayed"
+READY = "ready"
+INFLIGHT = "inflight"
+GONE = "gone"
+
+DEDUPLICATION_INTERVAL_MS = 300_000
+# Receipt handles of deleted messages are remembered so a repeated DeleteMessage succeeds, as on AWS; bounded.
+DELETED_HANDLES_KEPT = 200_000
+MAX_TOTAL_VISIBILITY_MS = 43_200_000
+
+_patched = False
+
+
+def now_ms() -> float:
+    """Wall-clock milliseconds, the unit moto's ``Message`` timestamps use."""
+    return time.time() * 1000.0
+
+
+class OpCounter:
+    """Counts the message visits each store makes, so tests can prove cost does not grow with depth."""
+
+    def __init__(self) -> None:
+        self.visits = 0
+
+
+class MessageStore:
+    """All messages of one queue, indexed so that send, receive, delete and counts never scan the queue."""
+
+    def __init__(self, queue: Any) -> None:
+        self.queue = queue
+        self.cond: threading.Condition = queue._messages_lock
+        self.fifo = bool(getattr(queue, "fifo_queue", False))
+        self.seq = itertools.count()
+        self.messages: dict[str, Any] = {}
+        self.by_handle: dict[str, Any] = {}
+        self.ready: list[tuple[int, str]] = []
+        self.groups: dict[str, dict[str, Any]] = {}
+        self.group_inflight: dict[str, int] = {}
+        self.ready_groups: list[tuple[int, str]] = []
+        self.timers: list[tuple[float, int, str, int]] = []
+        self.by_age: list[tuple[float, int, str]] = []
+        self.counts = {DELAYED: 0, READY: 0, INFLIGHT: 0}
+        self.dedup: dict[Any, tuple[float, Any]] = {}
+        self.dedup_order: deque[tuple[float, Any]] = deque()
+        self.deleted_handles: set[str] = set()
+        self.deleted_order: deque[str] = deque()
+        self.ops = OpCounter()
+
+    # ---- state transitions -------------------------------------------------------------------------------------
+
+    def _set_state(self, message: Any, state: str) -> None:
+        old = message._fd_state
+        if old in self.counts:
+            self.counts[old] -= 1
+        if state in self.counts:
+            self.counts[state] += 1
+        message._fd_state = state
+        message._fd_gen += 1
+
+    def _make_ready(self, message: Any) -> None:
+        was_inflight = message._fd_state == INFLIGHT
+        self._set_state(message, READY)
+        if self.fifo:
+            group = message.group_id
+            if was_inflight:
+                self.group_inflight[group] -= 1
+            self._offer_group(group)
+        else:
+            heapq.heappush(self.ready, (message._fd_seq, message.id))
+
+    def _schedule(self, message: Any, due: float) -> None:
+        heapq.heappush(self.timers, (due, message._fd_seq, message.id, message._fd_gen))
+
+    def _offer_group(self, group: str) -> None:
+        """Make ``group`` receivable if nothing of it is in flight and its oldest message is ready."""
+        members = self.groups.get(group)
+        if not members or self.group_inflight.get(group, 0):
+            return
+        head = next(iter(members.values()))
+        if head._fd_state == READY:
+            heapq.heappush(self.ready_groups, (head._fd_seq, group))
+
+    def advance(self, now: float) -> None:
+        """Apply every delay and visibility expiry due by ``now``, and drop messages past retention."""
+        timers = self.timers
+        while timers and timers[0][0] <= now:
+            _, _, message_id, gen = heapq.heappop(timers)
+            self.ops.visits += 1
+            message = self.messages.get(message_id)
+            if message is not None and message._fd_gen == gen:
+                self._make_ready(message)
+        retention_ms = int(getattr(self.queue, "message_retention_period", 345600)) * 1000.0
+        by_age = self.by_age
+        while by_age and by_age[0][0] + retention_ms <= now:
+            _, seq, message_id = heapq.heappop(by_age)
+            self.ops.visits += 1
+            message = self.messages.get(message_id)
+            if message is not None and message._fd_seq == seq:
+                self._remove(message)
+
+    # ---- add / remove ------------------------------------------------------------------------------------------
+
+    def _dedup_key(self, message: Any) -> Any:
+        if getattr(self.queue, "deduplication_scope", "queue") == "messageGroup":
+            return (message.group_id, message.deduplication_id)
+        return message.deduplication_id
+
+    def duplicate_of(self, message: Any, now: float) -> Any:
+        """The message already accepted with ``message``'s deduplication id within the interval, else None."""
+        if not self.fifo or not message.deduplication_id:
+            return None
+        order = self.dedup_order
+        while order and order[0][0] <= now:
+            expires, key = order.popleft()
+            found = self.dedup.get(key)
+            if found is not None and found[0] == expires:
+                del self.dedup[key]
+        found = self.dedup.get(self._dedup_key(message))
+        return found[1] if found is not None else None
+
+    def add(self, message: Any, now: float | None = None) -> None:
+        """Store a message (new, or moved here from a source queue's redrive) in the right state."""
+        now = now_ms() if now is None else now
+        self.ops.visits += 1
+        message._fd_seq = next(self.seq)
+        message._fd_state = GONE
+        message._fd_gen = getattr(message, "_fd_gen", 0) + 1
+        self.messages[message.id] = message
+        for handle in message.all_receipt_handles:
+            if handle:
+                self.by_handle[handle] = message
+        if self.fifo:
+            self.group_inflight.setdefault(message.group_id, 0)
+            self.groups.setdefault(message.group_id, {})[message.id] = message
+            if message.deduplication_id:
+                key = self._dedup_key(message)
+                expires = (message.sent_timestamp or now) + DEDUPLICATION_INTERVAL_MS
+                self.dedup[key] = (expires, message)
+                self.dedup_order.append((expires, key))
+        sent = float(message.sent_timestamp or now)
+        heapq.heappush(self.by_age, (sent, message._fd_seq, message.id))
+        if message.delayed_until > now:
+            self._set_state(message, DELAYED)
+            self._schedule(message, message.delayed_until)
+        elif message.visible_at > now:
+            # A message redriven from a source queue keeps no visibility of its own there; be safe anyway.
+            self._set_state(message, INFLIGHT)
+            if self.fifo:
+                self.group_inflight[message.group_id] += 1
+            self._schedule(message, message.visible_at)
+        else:
+            self._make_ready(message)
+
+    def _remove(self, message: Any) -> None:
+        state = message._fd_state
+        self._set_state(message, GONE)
+        self.messages.pop(message.id, None)
+        for handle in message.all_receipt_handles:
+            if handle and self.by_handle.get(handle) is message:
+                del self.by_handle[handle]
+        if self.fifo:
+            group = message.group_id
+            members = self.groups.get(group)
+            if members is not None:
+                members.pop(message.id, None)
+                if state == INFLIGHT:
+                    self.group_inflight[group] -= 1
+                if members:
+                    self._offer_group(group)
+                else:
+                    del self.groups[group]
+                    self.group_inflight.pop(group, None)
+
+    def clear(self) -> None:
+        """Drop every message (PurgeQueue); deduplication history survives, as on AWS."""
+        for message in list(self.messages.values()):
+            self._set_state(message, GONE)
+        self.messages.clear()
+        self.by_handle.clear()
+        self.ready.clear()
+        self.groups.clear()
+        self.group_inflight.clear()
+        self.ready_groups.clear()
+        self.timers.clear()
+        self.by_age.clear()
+        self.counts = {DELAYED: 0, READY: 0, INFLIGHT: 0}
+
+    # ---- receive -----------------------------------------------------------------------------------------------
+
+    def _needs_redrive(self, message: Any) -> bool:
+        queue = self.queue
+        policy = queue.redrive_policy if queue.dead_letter_queue is not None else None
+        return bool(policy) and message.approximate_receive_count >= policy["maxReceiveCount"]
+
+    def _take(self, message: Any, visibility_timeout: int, now: float, out: list[Any]) -> None:
+        message.mark_received(visibility_timeout=visibility_timeout)
+        message._fd_received_at = now
+        if message.receipt_handle:
+            self.by_handle[message.receipt_handle] = message
+        if visibility_timeout:
+            self._set_state(message, INFLIGHT)
+            if self.fifo:
+                self.group_inflight[message.group_id] += 1
+            self._schedule(message, message.visible_at)
+        out.append(message)
+
+    def receive(self, count: int, visibility_timeout: int, now: float) -> tuple[list[Any], list[Any]]:
+        """Take up to ``count`` receivable messages; also return those to move to the dead-letter queue."""
+        self.advance(now)
+        taken: list[Any] = []
+        to_dlq: list[Any] = []
+        if self.fifo:
+            self._receive_fifo(count, visibility_timeout, now, taken, to_dlq)
+        else:
+            requeue: list[Any] = []
+            while len(taken) < count and self.ready:
+                seq, message_id = heapq.heappop(self.ready)
+                self.ops.visits += 1
+                message = self.messages.get(message_id)
+                if message is None or message._fd_seq != seq or message._fd_state != READY:
+                    continue
+                if self._needs_redrive(message):
+                    self._remove(message)
+                    to_dlq.append(message)
+                    continue
+                self._take(message, visibility_timeout, now, taken)
+                if not visibility_timeout:
+                    requeue.append(message)
+            for message in requeue:
+                # Visibility timeout 0: received, yet immediately receivable again (by the next call).
+                heapq.heappush(self.ready, (message._fd_seq, message.id))
+        return taken, to_dlq
+
+    def _receive_fifo(self, count: int, visibility_timeout: int, now: float, taken: list[Any],
+                      to_dlq: list[Any]) -> None:
+        # AWS returns as many messages of one group as it can before moving to the next group.
+        served: set[str] = set()
+        while len(taken) < count and self.ready_groups:
+            seq, group = heapq.heappop(self.ready_groups)
+            self.ops.visits += 1
+            members = self.groups.get(group)
+            if group in served or not members or self.group_inflight.get(group, 0):
+                continue
+            head = next(iter(members.values()))
+            if head._fd_seq != seq or head._fd_state != READY:
+                continue
+            served.add(group)
+            for message in list(members.values()):
+                self.ops.visits += 1
+                if len(taken) >= count or message._fd_state != READY:
+                    break
+                if self._needs_redrive(message):
+                    self._remove(message)
+                    to_dlq.append(message)
+                    continue
+                self._take(message, visibility_timeout, now, taken)
+        for group in served:
+            self._offer_group(group)
+
+    def next_due(self) -> float | None:
+        """When the next delayed or in-flight message becomes receivable (ms), if any."""
+        return self.timers[0][0] if self.timers else None
+
+    # ---- delete / visibility -----------------------------------------------------------------------------------
+
+    def delete(self, receipt_handle: str) -> None:
+        """Delete the message that was given ``receipt_handle``; repeat deletes succeed; unknown handles fail."""
+        from moto.sqs.exceptions import ReceiptHandleIsInvalid
+
+        if receipt_handle in self.deleted_handles:
+            return
+        message = self.by_handle.get(receipt_handle)
+        if message is None:
+            raise ReceiptHandleIsInvalid()
+        for handle in message.all_receipt_handles:
+            if handle and handle not in self.deleted_handles:
+                self.deleted_handles.add(handle)
+                self.deleted_order.append(handle)
+        while len(self.deleted_order) > DELETED_HANDLES_KEPT:
+            self.deleted_handles.discard(self.deleted_order.popleft())
+        self._remove(message)
+
+    def change_visibility(self, receipt_handle: str, visibility_timeout: int, now: float) -> None:
+        """Restart the visibility timeout of an in-flight message from now."""
+        from moto.sqs.exceptions import InvalidParameterValue, ReceiptHandleIsInvalid, SQSException
+
+        self.advance(now)
+        message = self.by_handle.get(receipt_handle)
+        if message is None:
+            raise ReceiptHandleIsInvalid()
+        if message._fd_state != INFLIGHT:
+            raise SQSException("MessageNotInflight", "The message referred to isn't in flight.")
+        given = now + int(visibility_timeout) * 1000
+        # The 12-hour ceiling counts from when this receive started the visibility timeout.
+        received = getattr(message, "_fd_received_at", None) or message.sent_timestamp or now
+        if given - received > MAX_TOTAL_VISIBILITY_MS:
+            raise InvalidParameterValue(
+                f"Value {visibility_timeout} for parameter VisibilityTimeout is invalid. Reason: Total "
+                "VisibilityTimeout for the message is beyond the limit [43200 seconds]"
+            )
+        message.visible_at = given
+        if visibility_timeout:
+            message._fd_gen += 1
+            self._schedule(message, given)
+        else:
+            self._make_ready(message)
+
+    # ---- reads -------------------------------------------------------------------------------------------------
+
+    def count(self, state: str, now: float | None = None) -> int:
+        """How many messages are in ``state`` right now."""
+        self.advance(now_ms() if now is None else now)
+        return self.counts[state]
+
+    def in_order(self) -> Iterator[Any]:
+        """Every stored message, oldest first (O(n); only for callers that really want them all)."""
+        return iter(sorted(self.messages.values(), key=lambda m: m._fd_seq))
+
+
+class MessagesView:
+    """What ``queue._messages`` returns: list-like access for code that still iterates, backed by the store."""
+
+    def __init__(self, store: MessageStore) -> None:
+        self._store = store
+
+    def __iter__(self) -> Iterator[Any]:
+        with self._store.cond:
+            return iter(list(self._store.in_order()))
+
+    def __len__(self) -> int:
+        return len(self._store.messages)
+
+    def __bool__(self) -> bool:
+        return bool(self._store.messages)
+
+    def __contains__(self, message: Any) -> bool:
+        return self._store.messages.get(getattr(message, "id", None)) is message
+
+    def append(self, message: Any) -> None:
+        """Store ``message`` (what moto's list append did)."""
+        with self._store.cond:
+            self._store.add(message)
+            self._store.cond.notify_all()
+
+    def remove(self, message: Any) -> None:
+        """Drop ``message``; ValueError if it is not stored, like list.remove."""
+        with self._store.cond:
+            if self._store.messages.get(message.id) is not message:
+                raise ValueError(f"message {message.id} is not in queue {self._store.queue.name}")
+            self._store._remove(message)
+
+
+def store_of(queue: Any) -> MessageStore:
+    """The queue's store, created on first use."""
+    store = queue.__dict__.get("_fd_store")
+    if store is None:
+        with _create_lock:
+            store = queue.__dict__.get("_fd_store")
+            if store is None:
+                store = MessageStore(queue)
+                queue.__dict__["_fd_store"] = store
+    return store
+
+
+_create_lock = threading.Lock()
+
+
+def _messages_get(queue: Any) -> MessagesView:
+    return MessagesView(store_of(queue))
+
+
+def _messages_set(queue: Any, value: Any) -> None:
+    if "_messages_lock" not in queue.__dict__:
+        return  # Queue.__init__ assigns [] before its lock exists: the store is created on first use instead.
+    store = store_of(queue)
+    with store.cond:
+        store.clear()
+        now = now_ms()
+        for message in value:
+            store.add(message, now)
+
+
+def _pending_get(queue: Any) -> set[Any]:
+    store = store_of(queue) if "_messages_lock" in queue.__dict__ else None
+    if store is None:
+        return set()
+    with store.cond:
+        store.advance(now_ms())
+        return {m for m in store.messages.values() if m._fd_state == INFLIGHT}
+
+
+def _pending_set(queue: Any, value: Any) -> None:
+    # moto's PurgeQueue resets the pending set after emptying the list; the store already forgot everything.
+    return None
+
+
+def install() -> None:
+    """Patch moto's SQS ``Queue`` and ``SQSBackend`` once per process (idempotent)."""
+    global _patched
+    if _patched:
+        return
+    _patched = True
+    from moto.sqs import models
+
+    queue_cls = models.Queue
+    backend_cls = models.SQSBackend
+
+    queue_cls._messages = property(_messages_get, _messages_set)
+    queue_cls._pending_messages = property(_pending_get, _pending_set)
+    queue_cls.pending_messages = property(_pending_get)
+
+    def pending_message_groups(self: Any) -> set[str]:
+        store = store_of(self)
+        with store.cond:
+            store.advance(now_ms())
+            return {g for g, n in store.group_inflight.items() if n}
+
+    queue_cls.pending_message_groups = property(pending_message_groups)
+
+    def counted(state: str) -> property:
+        def getter(self: Any) -> int:
+            store = store_of(self)
+            with store.cond:
+                return store.count(state)
+        return property(getter)
+
+    queue_cls.approximate_number_of_messages = counted(READY)
+    queue_cls.approximate_number_of_messages_not_visible = counted(INFLIGHT)
+    queue_cls.approximate_number_of_messages_delayed = counted(DELAYED)
+
+    def messages(self: Any) -> list[Any]:
+        store = store_of(self)
+        with store.cond:
+            store.advance(now_ms())
+            return [m for m in store.in_order() if m._fd_state == READY]
+
+    queue_cls.messages = property(messages)
+
+    def add_message(self: Any, message: Any) -> None:
+        store = store_of(self)
+        with store.cond:
+            now = now_ms()
+            original = store.duplicate_of(message, now)
+            if original is not None:
+                # Accepted but not delivered (SendMessage docs); the reply names the message first accepted.
+                message.id = original.id
+                message.sequence_number = original.sequence_number
+                return
+            store.add(message, now)
+            store.cond.notify_all()
+        _feed_event_source_mappings(self)
+
+    queue_cls.add_message = add_message
+
+    def delete_message(self: Any, receipt_handle: str) -> None:
+        store = store_of(self)
+        with store.cond:
+            store.delete(receipt_handle)
+
+    queue_cls.delete_message = delete_message
+
+    def wait_for_messages(self: Any, timeout: int) -> None:
+        store = store_of(self)
+        with store.cond:
+            store.cond.wait_for(lambda: store.count(READY) > 0, timeout=timeout)
+
+    queue_cls.wait_for_messages = wait_for_messages
+
+    def receive_message(self: Any, queue_name: str, count: int, wait_seconds_timeout: int,
+                        visibility_timeout: int, message_attribute_names: list[str] | None = None) -> list[Any]:
+        queue = self.get_queue(queue_name)
+        store = store_of(queue)
+        deadline = time.monotonic() + (wait_seconds_timeout or 0)
+        while True:
+            with store.cond:
+                taken, to_dlq = store.receive(int(count), int(visibility_timeout or 0), now_ms())
+                if not taken and not to_dlq and wait_seconds_timeout:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        return []
+                    due = store.next_due()
+                    if due is not None:
+                        remaining = min(remaining, max(0.001, (due - now_ms()) / 1000.0))
+                    store.cond.wait(timeout=remaining)
+                    continue
+            for message in to_dlq:
+                # Outside this queue's lock: the dead-letter queue takes its own.
+                _redrive(queue.dead_letter_queue, message)
+            if taken or not wait_seconds_timeout or time.monotonic() >= deadline:
+                return [_reply_copy(m, message_attribute_names or []) for m in taken]
+
+    backend_cls.receive_message = receive_message
+
+    def change_message_visibility(self: Any, queue_name: str, receipt_handle: str, visibility_timeout: int) -> None:
+        queue = self.get_queue(queue_name)
+        store = store_of(queue)
+        with store.cond:
+            store.change_visibility(receipt_handle, int(visibility_timeout), now_ms())
+            store.cond.notify_all()
+
+    backend_cls.change_message_visibility = change_message_visibility
+
+
+def _redrive(dead_letter_queue: Any, message: Any) -> None:
+    """Move ``message`` into the dead-letter queue as is: no new deduplication check, same id and counts."""
+    store = store_of(dead_letter_queue)
+    with store.cond:
+        store.add(message)
+        store.cond.notify_all()
+    _feed_event_source_mappings(dead_letter_queue)
+
+
+def _reply_copy(message: Any, attribute_names: list[str]) -> Any:
+    from moto.sqs.models import _filter_message_attributes
+
+    # A shallow copy suffices: the filter assigns a new attribute dict and the reply only reads the rest.
+    reply = copy.copy(message)
+    _filter_message_attributes(reply, attribute_names)
+    return reply
+
+
+def _feed_event_source_mappings(queue: Any) -> None:
+    """moto's synchronous Lambda event-source-mapping hand-off from ``add_message``, kept as it was."""
+    if not queue.lambda_event_source_mappings:
+        return
+    from moto.awslambda.utils import get_backend
+    from moto.sqs.models import sqs_backends
+
+    for arn, esm in list(queue.lambda_event_source_mappings.items()):
+        if not esm.enabled:
+            continue
+        backend = sqs_backends[queue.account_id][queue.region]
+        messages = backend.receive_message(queue.name, esm.batch_size, queue.receive_message_wait_time_seconds,
+                                           queue.visibility_timeout)
+        result = get_backend(queue.account_id, queue.region).send_sqs_batch(arn, messages, queue.queue_arn)
+        for m in messages:
+            if result:
+                backend.delete_message(queue.name, m.receipt_handle)
+            else:
+                backend.change_message_visibility(queue.name, m.receipt_handle, visibility_timeout=0)
