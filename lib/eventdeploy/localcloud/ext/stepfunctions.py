@@ -1,0 +1,29 @@
+"""Step Functions that really run: per-account integrations, Lambda error names, emulated waits, AWS's API
+shapes, CodeBuild ``.sync`` and status-change events (implementation in ``localcloud/stepfunctions/``)."""
+
+from __future__ import annotations
+
+from eventdeploy.localcloud.extensions import ExtensionContext
+
+
+def install(ctx: ExtensionContext) -> None:
+    """Patch moto's Step Functions interpreter and API, and clear our bookkeeping on reset."""
+    from eventdeploy.localcloud.stepfunctions import (
+        codebuild_task,
+        emulated_time,
+        executions,
+        json_values,
+        lambda_errors,
+        service_clients,
+        status_events,
+    )
+
+    service_clients.install()
+    lambda_errors.install()
+    emulated_time.install()
+    json_values.install()
+    executions.install()
+    codebuild_task.install()
+    status_events.install()
+    ctx.on_reset(service_clients.clear)
+    ctx.on_reset(status_events.clear)
