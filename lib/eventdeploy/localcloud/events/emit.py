@@ -6,12 +6,12 @@ Callers never build the envelope themselves, so every service event has AWS's sh
 
 from __future__ import annotations
 
-import json
+import logging
 import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from eventdeploy.localcloud import internal
+log = logging.getLogger("eventdeploy.localcloud.events")
 
 
 def envelope(
@@ -38,11 +38,11 @@ def emit_service_event(
     resources: list[str] | None = None,
 ) -> None:
     """Put one service event on ``account_id``'s default bus in ``region``; never raises for delivery problems."""
-    client = internal.client("events", account_id, region)
-    client.put_events(Entries=[{
-        "Source": source,
-        "DetailType": detail_type,
-        "Detail": json.dumps(detail, default=str),
-        "Resources": list(resources or []),
-        "EventBusName": "default",
-    }])
+    # In-process ingest: customers may not use aws.* sources through PutEvents, but the services themselves do.
+    from eventdeploy.localcloud.events.engine import ingest
+
+    event = envelope(account_id, region, source, detail_type, detail, resources)
+    try:
+        ingest(account_id, region, "default", event)
+    except Exception:  # the emitting service's API call must succeed whatever happens to its event
+        log.exception("could not emit %s %s event", source, detail_type)

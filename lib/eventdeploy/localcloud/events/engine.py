@@ -1,0 +1,377 @@
+"""EventBridge's delivery engine: accepted events are matched and delivered on background workers.
+
+Public hooks (for archives/replay and service events):
+- ``subscribe_ingest(callback)``: ``callback(account_id, region, bus_name, event_dict)`` runs for every event
+  accepted on a bus (PutEvents, service events, bus-to-bus deliveries), before matching.
+- ``deliver(account_id, region, bus_name, event_dict, rule_names)``: match ``event_dict`` against the bus's rules
+  (only ``rule_names`` when given) and deliver it, without notifying ingest subscribers (replays must not be
+  re-archived).
+- ``ingest(...)``: accept an already-validated envelope onto a bus (used by PutEvents and ``emit_service_event``).
+
+Delivery semantics: https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-event-delivery.html
+(retries with exponential backoff and jitter, non-retriable permission/missing-resource errors, DLQs with the
+RULE_ARN/TARGET_ARN/ERROR_CODE/ERROR_MESSAGE/EXHAUSTED_RETRY_CONDITION/RETRY_ATTEMPTS attributes of
+https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from eventdeploy.localcloud import clock
+from eventdeploy.localcloud.events import policy, targets
+from eventdeploy.localcloud.events.event_metrics import EventMetrics
+from eventdeploy.localcloud.events.patterns import CompiledPattern, InvalidEventPattern, compile_pattern
+from eventdeploy.localcloud.events.retry import RetryPolicy, RetryTimer, backoff
+from eventdeploy.localcloud.events.stats import DeliveryStats
+from eventdeploy.localcloud.events.targets import Arn, DeliveryError
+from eventdeploy.localcloud.events.transform import RenderContext, TargetInput, compile_target_input
+
+log = logging.getLogger("eventdeploy.localcloud.events")
+
+IngestCallback = Callable[[str, str, str, dict[str, Any]], None]
+MAX_BUS_HOPS = 4
+WORKERS = 8
+
+
+@dataclass
+class Accepted:
+    """An event accepted on a bus, with what delivery needs to know about its journey."""
+
+    account: str
+    region: str
+    bus_name: str
+    event: dict[str, Any]
+    ingested_at: float
+    # (account, region) of each bus the event passed through before this one.
+    hops: tuple[tuple[str, str], ...] = ()
+    rule_names: frozenset[str] | None = None
+
+    @property
+    def bus_arn(self) -> str:
+        """ARN of the bus the event is on."""
+        return f"arn:aws:events:{self.region}:{self.account}:event-bus/{self.bus_name}"
+
+
+@dataclass
+class Delivery:
+    """One event on its way to one target of one rule."""
+
+    accepted: Accepted
+    rule_arn: str
+    rule_name: str
+    target: dict[str, Any]
+    retry: RetryPolicy
+    generation: int
+    retries: int = 0
+    started: bool = field(default=False)
+
+
+def iso_millis(epoch: float) -> str:
+    """``epoch`` as an ISO 8601 UTC timestamp with milliseconds."""
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+class Engine:
+    """Bounded worker pool that matches accepted events to rules and delivers them to targets."""
+
+    def __init__(self, workers: int = WORKERS) -> None:
+        self.workers = workers
+        self.stats = DeliveryStats()
+        self.metrics = EventMetrics()
+        self._patterns: dict[str, CompiledPattern | None] = {}
+        self._inputs: dict[str, TargetInput] = {}
+        self._subscribers: list[IngestCallback] = []
+        self._generation = 0
+        self._lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="events-delivery")
+        self._timer = RetryTimer(self._submit)
+        self.metrics.start()
+
+    # ---- hooks -------------------------------------------------------------------------------------------
+    def subscribe_ingest(self, callback: IngestCallback) -> None:
+        """Call ``callback(account_id, region, bus_name, event)`` for every event accepted on a bus."""
+        self._subscribers.append(callback)
+
+    def ingest(self, account_id: str, region: str, bus_name: str, event: dict[str, Any],
+               hops: tuple[tuple[str, str], ...] = ()) -> None:
+        """Accept ``event`` (a full envelope) onto ``bus_name`` of ``account_id``: notify subscribers, then route."""
+        accepted = Accepted(account_id, region, bus_name, event, time.time(), hops)
+        self.stats.bus(accepted.bus_arn, "accepted")
+        for callback in list(self._subscribers):
+            try:
+                callback(account_id, region, bus_name, event)
+            except Exception:  # a subscriber's bug must not lose the event for everyone else
+                log.exception("ingest subscriber %r failed", callback)
+        generation = self._generation
+        self._submit(lambda: self._route(accepted, generation))
+
+    def deliver(self, account_id: str, region: str, bus_name: str, event: dict[str, Any],
+                rule_names: list[str] | None = None) -> None:
+        """Match ``event`` against the bus's rules (only ``rule_names`` if given) and deliver it."""
+        accepted = Accepted(account_id, region, bus_name, event, time.time(),
+                            rule_names=frozenset(rule_names) if rule_names is not None else None)
+        generation = self._generation
+        self._submit(lambda: self._route(accepted, generation))
+
+    # ---- lifecycle ---------------------------------------------------------------------------------------
+    def reset(self) -> None:
+        """Stop in-flight work of the old state, drop pending retries, caches and counters."""
+        with self._lock:
+            self._generation += 1
+            old = self._pool
+            self._pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="events-delivery")
+        self._timer.clear()
+        old.shutdown(wait=True, cancel_futures=True)
+        self._patterns.clear()
+        self._inputs.clear()
+        self.metrics.clear()
+        self.stats.clear()
+
+    def shutdown(self) -> None:
+        """Stop the workers, the retry timer and the metrics flusher."""
+        self._generation += 1
+        self._timer.stop()
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        self.metrics.stop()
+
+    def snapshot(self) -> dict[str, Any]:
+        """Counters plus queue depths, for ``/_localcloud/events-stats``."""
+        out = self.stats.snapshot()
+        out["pending_retries"] = self._timer.pending()
+        out["queued"] = self._pool._work_queue.qsize()  # noqa: SLF001 (diagnostic only)
+        return out
+
+    # ---- internals ---------------------------------------------------------------------------------------
+    def _submit(self, fn: Callable[[], None]) -> None:
+        try:
+            self._pool.submit(self._guard, fn)
+        except RuntimeError:  # pool shut down: the server is stopping or resetting
+            pass
+
+    @staticmethod
+    def _guard(fn: Callable[[], None]) -> None:
+        try:
+            fn()
+        except Exception:
+            log.exception("event delivery task failed")
+
+    def _pattern(self, text: str) -> CompiledPattern | None:
+        compiled = self._patterns.get(text, False)
+        if compiled is False:
+            try:
+                compiled = compile_pattern(text)
+            except InvalidEventPattern:
+                log.warning("rule pattern %r is invalid; the rule matches nothing", text)
+                compiled = None
+            self._patterns[text] = compiled
+        return compiled  # type: ignore[return-value]
+
+    def _input(self, target: dict[str, Any]) -> TargetInput:
+        key = json.dumps([target.get("Input"), target.get("InputPath"), target.get("InputTransformer")],
+                         sort_keys=True)
+        compiled = self._inputs.get(key)
+        if compiled is None:
+            compiled = compile_target_input(target)
+            self._inputs[key] = compiled
+        return compiled
+
+    def _route(self, accepted: Accepted, generation: int) -> None:
+        if generation != self._generation:
+            return
+        from moto.events.models import events_backends
+
+        backend = events_backends[accepted.account][accepted.region]
+        bus = backend.event_buses.get(accepted.bus_name)
+        if bus is None:
+            return
+        any_match = False
+        for rule in list(bus.rules.values()):
+            if rule.state == "DISABLED":
+                continue
+            if accepted.rule_names is not None and rule.name not in accepted.rule_names:
+                continue
+            raw = _raw_pattern(rule)
+            if raw is None:  # scheduled rule: driven by time, not by events
+                continue
+            compiled = self._pattern(raw)
+            if compiled is None or not compiled.matches(accepted.event):
+                continue
+            any_match = True
+            self.stats.rule(rule.arn, "matched")
+            self.metrics.rule_count(accepted.account, accepted.region, accepted.bus_name, rule.name, "TriggeredRules")
+            self.metrics.rule_count(accepted.account, accepted.region, accepted.bus_name, rule.name,
+                                    "MatchedEvents", total=False)
+            for target in list(rule.targets):
+                try:
+                    retry = RetryPolicy.from_target(target)
+                except ValueError:
+                    retry = RetryPolicy()
+                self._attempt(Delivery(accepted, rule.arn, rule.name, target, retry, generation))
+        if any_match:
+            self.metrics.count(accepted.account, accepted.region, "MatchedEvents")
+
+    def _attempt(self, delivery: Delivery) -> None:
+        if delivery.generation != self._generation:
+            return
+        accepted = delivery.accepted
+        target = delivery.target
+        if not delivery.started:
+            delivery.started = True
+            self.metrics.latency(accepted.account, accepted.region, accepted.bus_name, delivery.rule_name,
+                                 (time.time() - accepted.ingested_at) * 1000.0)
+        try:
+            arn = Arn.parse(target["Arn"])
+            if arn.service == "events":
+                self._to_bus(arn, delivery)
+            else:
+                ctx = RenderContext(delivery.rule_arn, delivery.rule_name, iso_millis(accepted.ingested_at))
+                payload = self._input(target).render(accepted.event, ctx)
+                targets.send(arn, target, payload, accepted.event)
+        except Exception as exc:
+            self._failed(delivery, targets.classify(exc))
+            return
+        self.stats.target(delivery.rule_arn, target["Id"], "delivered")
+        self.metrics.rule_count(accepted.account, accepted.region, accepted.bus_name, delivery.rule_name, "Invocations")
+
+    def _to_bus(self, arn: Arn, delivery: Delivery) -> None:
+        """Put the event, unchanged (its account and source kept), on another bus, as AWS's bus targets do."""
+        from moto.events.models import events_backends
+
+        accepted = delivery.accepted
+        if not arn.resource.startswith("event-bus/"):
+            raise DeliveryError("INVALID_PARAMETER", f"Target {arn.text!r} is not an event bus", False)
+        bus_name = arn.resource[len("event-bus/"):]
+        crossing_account = arn.account != accepted.account
+        crossing_region = arn.region != accepted.region
+        hops = accepted.hops + ((accepted.account, accepted.region),)
+        if crossing_account and any(a != accepted.account for a, _ in accepted.hops):
+            raise DeliveryError("THIRD_ACCOUNT_HOP_DETECTED",
+                                f"Event {accepted.event.get('id')} already crossed an account boundary", False)
+        if crossing_region and any(r != accepted.region for _, r in accepted.hops):
+            raise DeliveryError("THIRD_REGION_HOP_DETECTED",
+                                f"Event {accepted.event.get('id')} already crossed a region boundary", False)
+        if len(hops) > MAX_BUS_HOPS:
+            raise DeliveryError("INVALID_PARAMETER", f"Event {accepted.event.get('id')} loops between buses", False)
+        failure = "CROSS_ACCOUNT_INGESTION_FAILED" if crossing_account else (
+            "CROSS_REGION_INGESTION_FAILED" if crossing_region else "NO_RESOURCE")
+        bus = events_backends[arn.account][arn.region].event_buses.get(bus_name)
+        if bus is None:
+            raise DeliveryError(failure, f"Event bus {arn.text} does not exist.", False)
+        event = accepted.event
+        if not policy.is_allowed(bus.policy, bus.arn, arn.account, accepted.account,
+                                 str(event.get("source")), str(event.get("detail-type"))):
+            raise DeliveryError(
+                "CROSS_ACCOUNT_INGESTION_FAILED" if crossing_account else "NO_PERMISSIONS",
+                f"Account {accepted.account} is not authorized to perform events:PutEvents on {bus.arn}: "
+                "the bus's resource policy does not allow it", False)
+        self.ingest(arn.account, arn.region, bus_name, event, hops)
+
+    def _failed(self, delivery: Delivery, error: DeliveryError) -> None:
+        accepted = delivery.accepted
+        exhausted: str | None = None
+        if error.retriable:
+            if delivery.retries >= delivery.retry.max_attempts:
+                exhausted = "MaximumRetryAttempts"
+            else:
+                delay = backoff(delivery.retries + 1)
+                age = clock.emulated_elapsed(time.time() - accepted.ingested_at)
+                if age + delay > delivery.retry.max_age:
+                    exhausted = "MaximumEventAgeInSeconds"
+                else:
+                    delivery.retries += 1
+                    self.stats.target(delivery.rule_arn, delivery.target["Id"], "retried")
+                    self.metrics.rule_count(accepted.account, accepted.region, accepted.bus_name,
+                                            delivery.rule_name, "RetryInvocationAttempts")
+                    self._timer.schedule(delay, lambda: self._attempt(delivery))
+                    return
+        rule_name = delivery.rule_name
+        self.stats.target(delivery.rule_arn, delivery.target["Id"], "failed")
+        self.metrics.rule_count(accepted.account, accepted.region, accepted.bus_name, rule_name, "Invocations")
+        self.metrics.rule_count(accepted.account, accepted.region, accepted.bus_name, rule_name, "FailedInvocations")
+        log.info("delivery of %s to %s failed for good: %s %s", accepted.event.get("id"),
+                 delivery.target.get("Arn"), error.code, error.message)
+        dlq = (delivery.target.get("DeadLetterConfig") or {}).get("Arn")
+        if not dlq:
+            self.stats.target(delivery.rule_arn, delivery.target["Id"], "dropped")
+            return
+        try:
+            self._to_dlq(dlq, delivery, error, exhausted)
+        except Exception as exc:
+            log.warning("could not send event %s to DLQ %s: %s", accepted.event.get("id"), dlq, exc)
+            self.stats.target(delivery.rule_arn, delivery.target["Id"], "dlq_failed")
+            self.stats.target(delivery.rule_arn, delivery.target["Id"], "dropped")
+            self.metrics.rule_count(accepted.account, accepted.region, accepted.bus_name, rule_name,
+                                    "InvocationsFailedToBeSentToDlq")
+            return
+        self.stats.target(delivery.rule_arn, delivery.target["Id"], "dlq")
+        self.metrics.rule_count(accepted.account, accepted.region, accepted.bus_name, rule_name, "InvocationsSentToDlq")
+
+    def _to_dlq(self, dlq_arn: str, delivery: Delivery, error: DeliveryError, exhausted: str | None) -> None:
+        from moto.sqs.models import sqs_backends
+
+        arn = Arn.parse(dlq_arn)
+        attributes = {
+            "RULE_ARN": delivery.rule_arn,
+            "TARGET_ARN": delivery.target["Arn"],
+            "ERROR_CODE": error.code,
+            "ERROR_MESSAGE": error.message[:1024],
+        }
+        if exhausted:
+            attributes["EXHAUSTED_RETRY_CONDITION"] = exhausted
+        message_attributes: dict[str, Any] = {
+            name: {"DataType": "String", "StringValue": value} for name, value in attributes.items()
+        }
+        message_attributes["RETRY_ATTEMPTS"] = {"DataType": "Number", "StringValue": str(delivery.retries)}
+        sqs_backends[arn.account][arn.region].send_message(
+            queue_name=arn.resource, message_body=json.dumps(delivery.accepted.event, separators=(",", ":")),
+            message_attributes=message_attributes,
+        )
+
+
+def _raw_pattern(rule: Any) -> str | None:
+    pattern = getattr(rule, "event_pattern", None)
+    if pattern is None:
+        return None
+    if isinstance(pattern, str):
+        return pattern
+    dump = getattr(pattern, "dump", None)
+    return dump() if callable(dump) else getattr(pattern, "_raw_pattern", None)
+
+
+_engine: Engine | None = None
+_engine_lock = threading.Lock()
+
+
+def engine() -> Engine:
+    """The process's delivery engine (created on first use)."""
+    global _engine
+    if _engine is None:
+        with _engine_lock:
+            if _engine is None:
+                _engine = Engine()
+    return _engine
+
+
+def subscribe_ingest(callback: IngestCallback) -> None:
+    """Call ``callback(account_id, region, bus_name, event_dict)`` for every event accepted on any bus."""
+    engine().subscribe_ingest(callback)
+
+
+def deliver(account_id: str, region: str, bus_name: str, event_dict: dict[str, Any],
+            rule_names: list[str] | None = None) -> None:
+    """Match ``event_dict`` on the bus and deliver it to the matching rules (only ``rule_names`` if given)."""
+    engine().deliver(account_id, region, bus_name, event_dict, rule_names)
+
+
+def ingest(account_id: str, region: str, bus_name: str, event_dict: dict[str, Any]) -> None:
+    """Accept an already-built envelope onto a bus (in-process; no PutEvents validation)."""
+    engine().ingest(account_id, region, bus_name, event_dict)

@@ -1,0 +1,81 @@
+"""Where the delivery engine plugs into moto's EventBridge backend (models, so every protocol keeps working).
+
+- ``EventsBackend.put_events`` is replaced: moto delivers synchronously inside the request and raises for
+  Lambda/Step Functions targets; ours validates per entry and hands accepted events to the engine.
+- ``EventsBackend.put_targets`` is wrapped: target input, RetryPolicy and DeadLetterConfig are validated as
+  AWS's PutTargets does, then moto stores the targets.
+- ``EventBus.create_from_cloudformation_json`` is wrapped so an ``AWS::Events::EventBus`` ``Policy`` applies.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from eventdeploy.localcloud.events.put_events import TooManyEntries, put_events
+from eventdeploy.localcloud.events.retry import InvalidRetryPolicy, RetryPolicy
+from eventdeploy.localcloud.events.transform import InvalidTargetInput, compile_target_input
+
+_installed = False
+
+
+def validate_target(target: dict[str, Any]) -> None:
+    """Raise ValueError with AWS's reason if PutTargets would reject ``target``."""
+    compile_target_input(target)
+    RetryPolicy.from_target(target)
+    dlq = (target.get("DeadLetterConfig") or {}).get("Arn")
+    if dlq is not None and (not isinstance(dlq, str) or ":sqs:" not in dlq or dlq.endswith(".fifo")):
+        raise InvalidTargetInput(
+            f"DeadLetterConfig.Arn {dlq!r} of target {target.get('Id')!r} is not valid: "
+            "it must be the ARN of a standard (non-FIFO) SQS queue"
+        )
+    arn = str(target.get("Arn", ""))
+    if ":events:" in arn and ":event-bus/" in arn and any(
+        target.get(k) is not None for k in ("Input", "InputPath", "InputTransformer")
+    ):
+        raise InvalidTargetInput(
+            f"Target {target.get('Id')!r} is an event bus: Input, InputPath and InputTransformer are not "
+            "supported for event bus targets"
+        )
+
+
+def install() -> None:
+    """Patch moto's EventBridge models once per process."""
+    global _installed
+    if _installed:
+        return
+    _installed = True
+    from moto.events import models
+    from moto.events.exceptions import ValidationException
+
+    def _put_events(self: Any, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        try:
+            return put_events(self.account_id, self.region_name, events or [])
+        except TooManyEntries as exc:
+            raise ValidationException(str(exc)) from exc
+
+    previous_put_targets = models.EventsBackend.put_targets
+
+    def _put_targets(self: Any, name: str, event_bus_arn: str | None, targets: list[dict[str, Any]]) -> None:
+        for target in targets or []:
+            try:
+                validate_target(target)
+            except (InvalidTargetInput, InvalidRetryPolicy, ValueError) as exc:
+                raise ValidationException(str(exc)) from exc
+        return previous_put_targets(self, name, event_bus_arn, targets)
+
+    models.EventsBackend.put_events = _put_events
+    models.EventsBackend.put_targets = _put_targets
+
+    previous_cfn = models.EventBus.create_from_cloudformation_json.__func__
+
+    def _create_from_cfn(cls: Any, resource_name: str, cloudformation_json: Any, account_id: str,
+                         region_name: str, **kwargs: Any) -> Any:
+        bus = previous_cfn(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        policy = (cloudformation_json.get("Properties") or {}).get("Policy")
+        if policy:
+            text = policy if isinstance(policy, str) else json.dumps(policy)
+            models.EventsBackend._put_permission_from_policy(bus, text)
+        return bus
+
+    models.EventBus.create_from_cloudformation_json = classmethod(_create_from_cfn)

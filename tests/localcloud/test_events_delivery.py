@@ -1,0 +1,215 @@
+"""EventBridge delivery conformance: PutEvents, targets, input shaping, retries/DLQ, bus policies, metrics."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.request
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+ACCOUNT = "123456789012"
+OTHER = "111111111111"
+REGION = "us-east-1"
+
+
+def uid(prefix: str) -> str:
+    """A unique resource name."""
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+def make_queue(aws: Callable[..., Any], name: str | None = None, account: str = ACCOUNT,
+               fifo: bool = False) -> tuple[str, str]:
+    """Create an SQS queue; (url, arn)."""
+    sqs = aws("sqs", account_id=account)
+    name = name or uid("q")
+    attrs = {}
+    if fifo:
+        name += ".fifo"
+        attrs = {"FifoQueue": "true"}
+    url = sqs.create_queue(QueueName=name, Attributes=attrs)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    return url, arn
+
+
+def receive(aws: Callable[..., Any], url: str, count: int = 1, account: str = ACCOUNT,
+            timeout: float = 10.0) -> list[dict[str, Any]]:
+    """Poll ``url`` until ``count`` messages arrived or the deadline passes."""
+    sqs = aws("sqs", account_id=account)
+    got: list[dict[str, Any]] = []
+    deadline = time.time() + timeout
+    while len(got) < count and time.time() < deadline:
+        resp = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0,
+                                   MessageAttributeNames=["All"], AttributeNames=["All"])
+        for message in resp.get("Messages", []):
+            got.append(message)
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+        if len(got) < count:
+            time.sleep(0.05)
+    return got
+
+
+def rule_to(aws: Callable[..., Any], target: dict[str, Any], pattern: dict[str, Any] | None = None,
+            bus: str = "default", account: str = ACCOUNT, source: str | None = None) -> tuple[str, str]:
+    """A rule matching ``source`` (unique by default) with ``target``; (rule name, source)."""
+    events = aws("events", account_id=account)
+    source = source or uid("test.app")
+    name = uid("rule")
+    events.put_rule(Name=name, EventBusName=bus, EventPattern=json.dumps(pattern or {"source": [source]}))
+    events.put_targets(Rule=name, EventBusName=bus, Targets=[{"Id": "t1", **target}])
+    return name, source
+
+
+def put(aws: Callable[..., Any], source: str, detail: dict[str, Any] | None = None, bus: str = "default",
+        account: str = ACCOUNT, detail_type: str = "Thing Happened", **extra: Any) -> dict[str, Any]:
+    """PutEvents one entry; the response."""
+    entry = {"Source": source, "DetailType": detail_type, "Detail": json.dumps(detail or {"k": "v"}),
+             "EventBusName": bus, **extra}
+    return aws("events", account_id=account).put_events(Entries=[entry])
+
+
+def stats(localcloud: Any) -> dict[str, Any]:
+    """The engine's counters from /_localcloud/events-stats."""
+    with urllib.request.urlopen(f"{localcloud.endpoint}/_localcloud/events-stats", timeout=5) as resp:
+        return json.loads(resp.read())
+
+
+def wait_for(check: Callable[[], Any], timeout: float = 10.0) -> Any:
+    """Poll ``check`` until it returns something truthy; fail at the deadline."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"condition not met within {timeout}s")
+
+
+# ---- PutEvents ----------------------------------------------------------------------------------------------
+
+
+def test_put_events_per_entry_errors(aws: Callable[..., Any]) -> None:
+    """https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutEventsResultEntry.html and
+    https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-putevent-size.html: bad entries get ErrorCode
+    (InvalidArgument, MalformedDetail, NotAuthorizedForSourceException, unknown bus) without failing the call."""
+    events = aws("events")
+    big = json.dumps({"blob": "x" * (256 * 1024)})
+    resp = events.put_events(Entries=[
+        {"Source": "my.app", "DetailType": "ok", "Detail": "{}"},
+        {"DetailType": "no source", "Detail": "{}"},
+        {"Source": "my.app", "Detail": "{}"},
+        {"Source": "my.app", "DetailType": "no detail"},
+        {"Source": "my.app", "DetailType": "bad", "Detail": "{not json"},
+        {"Source": "my.app", "DetailType": "array", "Detail": "[1, 2]"},
+        {"Source": "aws.ec2", "DetailType": "reserved", "Detail": "{}"},
+        {"Source": "my.app", "DetailType": "huge", "Detail": big},
+        {"Source": "my.app", "DetailType": "nobus", "Detail": "{}", "EventBusName": uid("missing")},
+    ])
+    codes = [e.get("ErrorCode") for e in resp["Entries"]]
+    assert "EventId" in resp["Entries"][0]
+    assert codes[1:] == ["InvalidArgument", "InvalidArgument", "InvalidArgument", "MalformedDetail",
+                         "MalformedDetail", "NotAuthorizedForSourceException", "InvalidArgument",
+                         "ResourceNotFoundException"]
+    assert resp["FailedEntryCount"] == 8
+    assert "Source is a required argument" in resp["Entries"][1]["ErrorMessage"]
+
+
+def test_put_events_more_than_ten_entries_is_validation_exception(aws: Callable[..., Any]) -> None:
+    """https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutEvents.html: Entries holds 1 to 10."""
+    entries = [{"Source": "my.app", "DetailType": "x", "Detail": "{}"}] * 11
+    with pytest.raises(ClientError) as err:
+        aws("events").put_events(Entries=entries)
+    assert err.value.response["Error"]["Code"] == "ValidationException"
+
+
+def test_envelope_has_account_and_all_fields(aws: Callable[..., Any]) -> None:
+    """https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-events-structure.html: the delivered event
+    has version, id, detail-type, source, account, time, region, resources and detail."""
+    url, arn = make_queue(aws)
+    _, source = rule_to(aws, {"Arn": arn})
+    resp = put(aws, source, {"n": 1}, Resources=["arn:aws:s3:::bucket"])
+    [message] = receive(aws, url)
+    event = json.loads(message["Body"])
+    assert list(event) == ["version", "id", "detail-type", "source", "account", "time", "region",
+                           "resources", "detail"]
+    assert event["id"] == resp["Entries"][0]["EventId"]
+    assert event["account"] == ACCOUNT and event["region"] == REGION and event["source"] == source
+    assert event["detail"] == {"n": 1} and event["resources"] == ["arn:aws:s3:::bucket"]
+    assert event["time"].endswith("Z") and event["version"] == "0"
+
+
+def test_disabled_rule_delivers_nothing(aws: Callable[..., Any]) -> None:
+    """https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-disable.html: a DISABLED rule does not
+    match events; an enabled twin on the same source proves the event was delivered at all."""
+    off_url, off_arn = make_queue(aws)
+    on_url, on_arn = make_queue(aws)
+    off_rule, source = rule_to(aws, {"Arn": off_arn})
+    rule_to(aws, {"Arn": on_arn}, source=source)
+    aws("events").disable_rule(Name=off_rule)
+    put(aws, source)
+    assert len(receive(aws, on_url)) == 1
+    assert receive(aws, off_url, timeout=0.5) == []
+
+
+# ---- Targets ------------------------------------------------------------------------------------------------
+
+
+def test_sqs_fifo_target_uses_message_group(aws: Callable[..., Any]) -> None:
+    """https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_SqsParameters.html: a FIFO queue target
+    gets the target's MessageGroupId."""
+    url, arn = make_queue(aws, fifo=True)
+    _, source = rule_to(aws, {"Arn": arn, "SqsParameters": {"MessageGroupId": "group-7"}})
+    put(aws, source, {"i": 1})
+    put(aws, source, {"i": 2})
+    messages = receive(aws, url, count=2)
+    assert sorted(json.loads(m["Body"])["detail"]["i"] for m in messages) == [1, 2]
+    assert {m["Attributes"]["MessageGroupId"] for m in messages} == {"group-7"}
+
+
+def test_sns_target_fans_out_to_sqs_subscription(aws: Callable[..., Any]) -> None:
+    """https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-targets.html: an SNS topic target publishes
+    the event; the topic's SQS subscription receives it."""
+    sns = aws("sns")
+    topic = sns.create_topic(Name=uid("topic"))["TopicArn"]
+    url, qarn = make_queue(aws)
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=qarn, Attributes={"RawMessageDelivery": "true"})
+    _, source = rule_to(aws, {"Arn": topic})
+    put(aws, source, {"via": "sns"})
+    [message] = receive(aws, url)
+    assert json.loads(message["Body"])["detail"] == {"via": "sns"}
+
+
+def test_cloudwatch_logs_target(aws: Callable[..., Any]) -> None:
+    """https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-targets.html: a log group target gets the
+    event written as a log event."""
+    logs = aws("logs")
+    group = f"/aws/events/{uid('g')}"
+    logs.create_log_group(logGroupName=group)
+    arn = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{group}:*"
+    _, source = rule_to(aws, {"Arn": arn})
+    put(aws, source, {"to": "logs"})
+
+    def events_in_group() -> list[dict[str, Any]]:
+        return logs.filter_log_events(logGroupName=group).get("events", [])
+
+    [entry] = wait_for(events_in_group)
+    assert json.loads(entry["message"])["detail"] == {"to": "logs"}
+
+
+def test_step_functions_target_starts_execution(aws: Callable[..., Any]) -> None:
+    """https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-targets.html: a state machine target starts
+    an execution whose input is the event."""
+    sfn = aws("stepfunctions")
+    definition = {"StartAt": "Done", "States": {"Done": {"Type": "Pass", "End": True}}}
+    role = f"arn:aws:iam::{ACCOUNT}:role/events-sfn"
+    sm = sfn.create_state_machine(name=uid("sm"), definition=json.dumps(definition), roleArn=role)["stateMachineArn"]
+    _, source = rule_to(aws, {"Arn": sm, "RoleArn": role})
+    resp = put(aws, source, {"go": True})
+    [execution] = wait_for(lambda: sfn.list_executions(stateMachineArn=sm)["executions"])
+    described = sfn.describe_execution(executionArn=execution["executionArn"])
+    payload = json.loads(described["input"])
+    assert payload["id"] == resp["Entries"][0]["EventId"] and payload["detail"] == {"go": True}
