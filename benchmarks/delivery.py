@@ -1,0 +1,476 @@
+"""Delivery benchmark of the local cloud: EventBridge → Lambda latency and throughput, EventBridge → SQS throughput.
+
+Run: ``.venv/bin/python benchmarks/delivery.py`` (add ``--quick`` for shorter phases). It starts its own local cloud
+and a bare ``moto.server`` (the baseline) on free ports in temporary folders, prints one table, stops both and
+writes nothing into the repository. Absolute figures depend on the machine's load; the baseline ratios do not as
+much, because both servers are measured in the same run.
+
+Targets: put_events → handler start p50 ≤ 20 ms and p99 ≤ 150 ms at 100 events/s; ≥ 300 events/s end to end
+through rule → Lambda → DynamoDB; ≥ 2,000 events/s accepted with 8 producers into an SQS target while a consumer
+drains it; put_events latency at queue depth 2,000 about the same as at depth 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+import uuid
+import zipfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+TIME_LIMIT_S = 170.0
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def client(endpoint: str, service: str) -> Any:
+    """A boto3 client on ``endpoint`` with room for many concurrent connections and no retries."""
+    return boto3.session.Session(
+        aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION
+    ).client(service, endpoint_url=endpoint,
+             config=Config(retries={"max_attempts": 1, "mode": "standard"}, max_pool_connections=32,
+                           read_timeout=60))
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The ``q`` quantile (0..1) of ``values`` by nearest rank."""
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    index = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
+    return ordered[index]
+
+
+# ---- servers -----------------------------------------------------------------------------------------------------
+
+
+@contextmanager
+def local_cloud() -> Iterator[str]:
+    """The eventdeploy local cloud (all extensions), real time scale, in a temporary state folder."""
+    from eventdeploy.localcloud import lifecycle
+
+    with tempfile.TemporaryDirectory(prefix="bench-localcloud-") as state:
+        status = lifecycle.start(port=free_port(), state_dir=Path(state), time_scale=1.0)
+        try:
+            yield str(status.endpoint)
+        finally:
+            lifecycle.stop(Path(state))
+
+
+@contextmanager
+def moto_baseline() -> Iterator[str]:
+    """moto's own server, no eventdeploy extensions: the baseline."""
+    port = free_port()
+    with tempfile.TemporaryDirectory(prefix="bench-moto-") as folder:
+        log = open(Path(folder) / "moto.log", "wb")
+        proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-p", str(port)], stdout=log,
+                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=folder)
+        endpoint = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=1).read()
+                    break
+                except OSError:
+                    if proc.poll() is not None or time.monotonic() > deadline:
+                        raise RuntimeError(f"moto.server did not start on port {port}") from None
+                    time.sleep(0.1)
+            yield endpoint
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+            log.close()
+
+
+# ---- EventBridge → SQS -------------------------------------------------------------------------------------------
+
+
+@dataclass
+class SqsSetup:
+    """A bus rule that sends every ``bench.sqs`` event of one source to one queue."""
+
+    source: str
+    queue_url: str
+
+
+def setup_sqs_target(endpoint: str) -> SqsSetup:
+    """Create a queue and a default-bus rule targeting it; return what producers and consumers need."""
+    events, sqs = client(endpoint, "events"), client(endpoint, "sqs")
+    tag = uuid.uuid4().hex[:8]
+    queue_url = sqs.create_queue(QueueName=f"bench-{tag}")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    source = f"bench.sqs.{tag}"
+    events.put_rule(Name=f"bench-sqs-{tag}", EventPattern=json.dumps({"source": [source]}))
+    events.put_targets(Rule=f"bench-sqs-{tag}", Targets=[{"Id": "q", "Arn": queue_arn}])
+    return SqsSetup(source=source, queue_url=queue_url)
+
+
+def _entries(source: str, n: int = 10) -> list[dict[str, Any]]:
+    return [{"Source": source, "DetailType": "bench", "Detail": json.dumps({"n": i, "pad": "x" * 64})}
+            for i in range(n)]
+
+
+@dataclass
+class SqsThroughput:
+    """Events accepted per second by put_events with a draining consumer, and how many reached the queue."""
+
+    producers: int
+    accepted: int
+    seconds: float
+    drained: int
+    errors: int
+
+    @property
+    def rate(self) -> float:
+        """Accepted events per second."""
+        return self.accepted / self.seconds if self.seconds else 0.0
+
+
+def sqs_throughput(endpoint: str, producers: int, seconds: float, consumers: int = 2) -> SqsThroughput:
+    """``producers`` threads put 10-event batches for ``seconds`` while ``consumers`` threads drain the queue."""
+    setup = setup_sqs_target(endpoint)
+    accepted = [0] * producers
+    errors = [0] * producers
+    drained = [0] * consumers
+    stop_producing = threading.Event()
+    stop_draining = threading.Event()
+    batch = _entries(setup.source)
+
+    def produce(i: int) -> None:
+        events = client(endpoint, "events")
+        while not stop_producing.is_set():
+            try:
+                resp = events.put_events(Entries=batch)
+                accepted[i] += len(batch) - resp.get("FailedEntryCount", 0)
+            except Exception:
+                errors[i] += 1
+
+    def drain(i: int) -> None:
+        sqs = client(endpoint, "sqs")
+        while not stop_draining.is_set():
+            got = sqs.receive_message(QueueUrl=setup.queue_url, MaxNumberOfMessages=10,
+                                      WaitTimeSeconds=1).get("Messages", [])
+            if got:
+                sqs.delete_message_batch(QueueUrl=setup.queue_url, Entries=[
+                    {"Id": str(k), "ReceiptHandle": m["ReceiptHandle"]} for k, m in enumerate(got)])
+                drained[i] += len(got)
+
+    consumer_threads = [threading.Thread(target=drain, args=(i,), daemon=True) for i in range(consumers)]
+    producer_threads = [threading.Thread(target=produce, args=(i,), daemon=True) for i in range(producers)]
+    for t in consumer_threads:
+        t.start()
+    started = time.perf_counter()
+    for t in producer_threads:
+        t.start()
+    time.sleep(seconds)
+    stop_producing.set()
+    for t in producer_threads:
+        t.join()
+    elapsed = time.perf_counter() - started
+    # Let the consumers finish what was accepted (bounded), so "drained" shows nothing was lost.
+    total = sum(accepted)
+    deadline = time.monotonic() + 15
+    while sum(drained) < total and time.monotonic() < deadline:
+        time.sleep(0.1)
+    stop_draining.set()
+    for t in consumer_threads:
+        t.join()
+    return SqsThroughput(producers, total, elapsed, sum(drained), sum(errors))
+
+
+def put_latency_at_depth(endpoint: str, depths: tuple[int, ...] = (0, 2000), samples: int = 30) -> dict[int, float]:
+    """Median put_events (10 entries → SQS target) latency in ms with the target queue at each depth."""
+    setup = setup_sqs_target(endpoint)
+    events, sqs = client(endpoint, "events"), client(endpoint, "sqs")
+    batch = _entries(setup.source)
+    result: dict[int, float] = {}
+    depth = 0
+    for want in depths:
+        while depth < want:
+            sqs.send_message_batch(QueueUrl=setup.queue_url, Entries=[
+                {"Id": str(k), "MessageBody": "fill"} for k in range(10)])
+            depth += 10
+        timings = []
+        for _ in range(samples):
+            started = time.perf_counter()
+            events.put_events(Entries=batch)
+            timings.append((time.perf_counter() - started) * 1000)
+        depth += samples * len(batch)
+        result[want] = statistics.median(timings)
+    return result
+
+
+# ---- EventBridge → Lambda ----------------------------------------------------------------------------------------
+
+HANDLER = '''
+import os, time, boto3
+_table = boto3.resource("dynamodb", endpoint_url=os.environ["BENCH_ENDPOINT"], region_name="us-east-1",
+                        aws_access_key_id="testing", aws_secret_access_key="testing").Table(os.environ["BENCH_TABLE"])
+
+def handler(event, context):
+    started = time.time()
+    _table.put_item(Item={"id": event["id"], "sent": str(event["detail"]["sent"]), "started": str(started)})
+    return {"ok": True}
+'''
+
+
+@dataclass
+class LambdaSetup:
+    """A rule → Lambda → DynamoDB pipeline for one event source."""
+
+    source: str
+    table: str
+
+
+def setup_lambda_pipeline(endpoint: str) -> LambdaSetup:
+    """Create the table, the function (handler records its start time), and a rule targeting the function."""
+    tag = uuid.uuid4().hex[:8]
+    ddb, lam, events, iam = (client(endpoint, s) for s in ("dynamodb", "lambda", "events", "iam"))
+    table = f"bench-{tag}"
+    ddb.create_table(TableName=table, KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+                     AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+                     BillingMode="PAY_PER_REQUEST")
+    role = iam.create_role(RoleName=f"bench-{tag}", AssumeRolePolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
+                                                "Action": "sts:AssumeRole"}]}))["Role"]["Arn"]
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w") as zf:
+        zf.writestr("bench_handler.py", HANDLER)
+    fn = lam.create_function(FunctionName=f"bench-{tag}", Runtime="python3.11", Role=role,
+                             Handler="bench_handler.handler", Code={"ZipFile": code.getvalue()}, Timeout=30,
+                             MemorySize=256,
+                             Environment={"Variables": {"BENCH_ENDPOINT": endpoint, "BENCH_TABLE": table}})
+    source = f"bench.lambda.{tag}"
+    events.put_rule(Name=f"bench-lambda-{tag}", EventPattern=json.dumps({"source": [source]}))
+    events.put_targets(Rule=f"bench-lambda-{tag}", Targets=[{"Id": "fn", "Arn": fn["FunctionArn"]}])
+    lam.add_permission(FunctionName=fn["FunctionName"], StatementId="events", Action="lambda:InvokeFunction",
+                       Principal="events.amazonaws.com")
+    return LambdaSetup(source=source, table=table)
+
+
+def _records(endpoint: str, table: str) -> list[dict[str, Any]]:
+    ddb = client(endpoint, "dynamodb")
+    items: list[dict[str, Any]] = []
+    kwargs: dict[str, Any] = {"TableName": table}
+    while True:
+        page = ddb.scan(**kwargs)
+        items += page["Items"]
+        if "LastEvaluatedKey" not in page:
+            return items
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def _wait_for_records(endpoint: str, table: str, want: int, timeout: float) -> list[dict[str, Any]]:
+    deadline = time.monotonic() + timeout
+    while True:
+        items = _records(endpoint, table)
+        if len(items) >= want or time.monotonic() > deadline:
+            return items
+        time.sleep(0.5)
+
+
+def _lambda_event(source: str) -> dict[str, Any]:
+    return {"Source": source, "DetailType": "bench", "Detail": json.dumps({"sent": time.time()})}
+
+
+def warm_up(endpoint: str, setup: LambdaSetup, n: int = 20) -> None:
+    """Send a few events and wait for them, so the measured runs hit warm workers."""
+    events = client(endpoint, "events")
+    for _ in range(n):
+        events.put_events(Entries=[_lambda_event(setup.source)])
+    _wait_for_records(endpoint, setup.table, n, timeout=60)
+
+
+@dataclass
+class LambdaLatency:
+    """put_events → handler start latency at a paced rate."""
+
+    sent: int
+    recorded: int
+    latencies_ms: list[float] = field(default_factory=list)
+
+
+def lambda_latency(endpoint: str, setup: LambdaSetup, rate: float, seconds: float) -> LambdaLatency:
+    """Send one event per put_events at ``rate``/s for ``seconds``; latency = handler start − client send time."""
+    events = client(endpoint, "events")
+    before = {item["id"]["S"] for item in _records(endpoint, setup.table)}
+    n = int(rate * seconds)
+    started = time.perf_counter()
+    for i in range(n):
+        due = started + i / rate
+        pause = due - time.perf_counter()
+        if pause > 0:
+            time.sleep(pause)
+        events.put_events(Entries=[_lambda_event(setup.source)])
+    items = _wait_for_records(endpoint, setup.table, len(before) + n, timeout=30)
+    fresh = [it for it in items if it["id"]["S"] not in before]
+    latencies = [(float(it["started"]["S"]) - float(it["sent"]["S"])) * 1000 for it in fresh]
+    return LambdaLatency(sent=n, recorded=len(fresh), latencies_ms=latencies)
+
+
+@dataclass
+class LambdaThroughput:
+    """Events per second through rule → Lambda → DynamoDB, from first send to last handler start."""
+
+    sent: int
+    recorded: int
+    seconds: float
+
+    @property
+    def rate(self) -> float:
+        """Events that completed end to end per second."""
+        return self.recorded / self.seconds if self.seconds else 0.0
+
+
+def lambda_throughput(endpoint: str, setup: LambdaSetup, producers: int, seconds: float) -> LambdaThroughput:
+    """``producers`` threads put 10-event batches for ``seconds``; count what the handlers recorded."""
+    before = {item["id"]["S"] for item in _records(endpoint, setup.table)}
+    sent = [0] * producers
+    stop = threading.Event()
+
+    def produce(i: int) -> None:
+        events = client(endpoint, "events")
+        while not stop.is_set():
+            resp = events.put_events(Entries=[_lambda_event(setup.source) for _ in range(10)])
+            sent[i] += 10 - resp.get("FailedEntryCount", 0)
+
+    first_send = time.time()
+    threads = [threading.Thread(target=produce, args=(i,), daemon=True) for i in range(producers)]
+    for t in threads:
+        t.start()
+    time.sleep(seconds)
+    stop.set()
+    for t in threads:
+        t.join()
+    items = _wait_for_records(endpoint, setup.table, len(before) + sum(sent), timeout=40)
+    fresh = [it for it in items if it["id"]["S"] not in before]
+    last = max((float(it["started"]["S"]) for it in fresh), default=first_send)
+    return LambdaThroughput(sent=sum(sent), recorded=len(fresh), seconds=max(1e-9, last - first_send))
+
+
+# ---- report ------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Report:
+    """Rows of (measure, value, target or baseline) printed as one table."""
+
+    rows: list[tuple[str, str, str]] = field(default_factory=list)
+
+    def add(self, name: str, value: str, note: str = "") -> None:
+        """Append one row and echo it, so a long run shows progress."""
+        self.rows.append((name, value, note))
+        print(f"  .. {name}: {value} {note}", file=sys.stderr, flush=True)
+
+    def render(self) -> str:
+        """The table as text."""
+        width = [max(len(r[i]) for r in [("measure", "value", "target / baseline"), *self.rows]) for i in range(3)]
+        lines = [f"{'measure':<{width[0]}}  {'value':>{width[1]}}  target / baseline", "-" * (sum(width) + 4)]
+        lines += [f"{a:<{width[0]}}  {b:>{width[1]}}  {c}" for a, b, c in self.rows]
+        return "\n".join(lines)
+
+
+def _guarded(report: Report, what: str, fn: Callable[[], None]) -> None:
+    try:
+        fn()
+    except Exception as exc:  # one broken part must not hide the others' figures
+        report.add(what, "FAILED", f"{type(exc).__name__}: {str(exc)[:160]}")
+
+
+def run(quick: bool, with_lambda: bool, with_baseline: bool) -> Report:
+    """Run every phase and return the report."""
+    report = Report()
+    phase = 3.0 if quick else 6.0
+    began = time.monotonic()
+    with local_cloud() as endpoint:
+        if with_lambda:
+            def lambda_parts() -> None:
+                setup = setup_lambda_pipeline(endpoint)
+                warm_up(endpoint, setup)
+                lat = lambda_latency(endpoint, setup, rate=100, seconds=phase)
+                report.add("lambda: handler-start latency p50 @100 ev/s",
+                           f"{percentile(lat.latencies_ms, 0.5):.1f} ms",
+                           f"target <= 20 ms ({lat.recorded}/{lat.sent} recorded)")
+                report.add("lambda: handler-start latency p99 @100 ev/s",
+                           f"{percentile(lat.latencies_ms, 0.99):.1f} ms", "target <= 150 ms")
+                thr = lambda_throughput(endpoint, setup, producers=4, seconds=phase)
+                report.add("lambda: end-to-end rule->Lambda->DynamoDB", f"{thr.rate:.0f} ev/s",
+                           f"target >= 300 ({thr.recorded}/{thr.sent} recorded)")
+            _guarded(report, "lambda", lambda_parts)
+        ours: dict[int, SqsThroughput] = {}
+
+        def sqs_parts() -> None:
+            for producers in (1, 8):
+                ours[producers] = sqs_throughput(endpoint, producers, phase)
+                r = ours[producers]
+                report.add(f"sqs: put_events accepted, {producers} producer(s)", f"{r.rate:.0f} ev/s",
+                           ("target >= 2000; " if producers == 8 else "")
+                           + f"drained {r.drained}/{r.accepted}, errors {r.errors}")
+            depth = put_latency_at_depth(endpoint)
+            report.add("sqs: put_events(10) p50 at queue depth 0", f"{depth[0]:.1f} ms")
+            report.add("sqs: put_events(10) p50 at queue depth 2000", f"{depth[2000]:.1f} ms",
+                       f"ratio {depth[2000] / depth[0]:.2f}x (no collapse: ~1x)")
+        _guarded(report, "sqs", sqs_parts)
+    if with_baseline and time.monotonic() - began < TIME_LIMIT_S - 4 * phase - 30:
+        with moto_baseline() as endpoint:
+            def baseline_parts() -> None:
+                for producers in (1, 8):
+                    r = sqs_throughput(endpoint, producers, phase)
+                    mine = ours.get(producers)
+                    ratio = f"local cloud is {mine.rate / r.rate:.1f}x" if mine and r.rate else ""
+                    report.add(f"baseline moto: accepted, {producers} producer(s)", f"{r.rate:.0f} ev/s",
+                               f"{ratio}; drained {r.drained}/{r.accepted}, errors {r.errors}")
+                depth = put_latency_at_depth(endpoint)
+                report.add("baseline moto: put_events(10) p50 at depth 0", f"{depth[0]:.1f} ms")
+                report.add("baseline moto: put_events(10) p50 at depth 2000", f"{depth[2000]:.1f} ms",
+                           f"ratio {depth[2000] / depth[0]:.2f}x")
+            _guarded(report, "baseline", baseline_parts)
+    else:
+        report.add("baseline moto", "skipped", "time budget" if with_baseline else "--no-baseline")
+    report.add("benchmark wall time", f"{time.monotonic() - began:.0f} s", "bound < 180 s")
+    return report
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Parse options, run the benchmark, print the table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="3 s phases instead of 6 s")
+    parser.add_argument("--no-lambda", action="store_true", help="skip the Lambda phases")
+    parser.add_argument("--no-baseline", action="store_true", help="skip the bare moto baseline")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("AWS_DEFAULT_REGION", REGION)
+    report = run(quick=args.quick, with_lambda=not args.no_lambda, with_baseline=not args.no_baseline)
+    print(report.render())
+
+
+if __name__ == "__main__":
+    main()

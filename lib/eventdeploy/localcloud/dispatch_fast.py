@@ -1,0 +1,51 @@
+"""Per-request constant costs of moto's server, removed so concurrent clients are not serialised.
+
+moto's ``DomainDispatcherApplication.get_application`` holds one global lock while it asks
+``backends.list_of_moto_modules()`` (an ``os.listdir`` plus an ``isdir`` per service folder, twice per request),
+and ``BaseResponse.call_action`` runs ``inspect.getmembers`` over the response class on every call. Both answers
+never change while the server runs, so they are computed once; the lock is then held for microseconds, not
+milliseconds, and eight producers stop queueing behind it.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+_patched = False
+_names_lock = threading.Lock()
+
+
+def install() -> None:
+    """Cache moto's module list and per-class action names (idempotent)."""
+    global _patched
+    if _patched:
+        return
+    _patched = True
+    import moto.backends as moto_backends
+    import moto.core.responses as moto_responses
+
+    modules = frozenset(moto_backends.list_of_moto_modules())
+    ordered = tuple(sorted(modules))
+
+    class _Modules(tuple):  # type: ignore[type-arg]
+        """The same names in the same order, with O(1) membership (the dispatcher only tests ``in``)."""
+
+        def __contains__(self, item: object) -> bool:
+            return item in modules
+
+    cached_modules = _Modules(ordered)
+    moto_backends.list_of_moto_modules = lambda: cached_modules  # type: ignore[assignment]
+
+    previous_names = moto_responses.method_names_from_class
+    names_by_class: dict[Any, frozenset[str]] = {}
+
+    def method_names_from_class(clazz: Any) -> frozenset[str]:
+        found = names_by_class.get(clazz)
+        if found is None:
+            found = frozenset(previous_names(clazz))
+            with _names_lock:
+                names_by_class[clazz] = found
+        return found
+
+    moto_responses.method_names_from_class = method_names_from_class  # type: ignore[assignment]
