@@ -213,3 +213,151 @@ def test_step_functions_target_starts_execution(aws: Callable[..., Any]) -> None
     described = sfn.describe_execution(executionArn=execution["executionArn"])
     payload = json.loads(described["input"])
     assert payload["id"] == resp["Entries"][0]["EventId"] and payload["detail"] == {"go": True}
+
+
+# ---- Input shaping ------------------------------------------------------------------------------------------
+
+
+def test_input_inputpath_and_transformer_reach_the_target(aws: Callable[..., Any]) -> None:
+    """https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-transform-target-input.html: Input is sent
+    as is, InputPath selects, InputTransformer fills plain-text and JSON templates (unquoted string placeholders
+    become JSON strings) and the predefined variables."""
+    events = aws("events")
+    source = uid("test.shape")
+    name = uid("rule")
+    events.put_rule(Name=name, EventPattern=json.dumps({"source": [source]}))
+    queues = {key: make_queue(aws) for key in ("input", "path", "text", "json")}
+    events.put_targets(Rule=name, Targets=[
+        {"Id": "input", "Arn": queues["input"][1], "Input": '{"constant": true}'},
+        {"Id": "path", "Arn": queues["path"][1], "InputPath": "$.detail.items[1]"},
+        {"Id": "text", "Arn": queues["text"][1], "InputTransformer": {
+            "InputPathsMap": {"who": "$.detail.who"}, "InputTemplate": '"<who> did it on <aws.events.rule-name>"'}},
+        {"Id": "json", "Arn": queues["json"][1], "InputTransformer": {
+            "InputPathsMap": {"who": "$.detail.who", "n": "$.detail.n"},
+            "InputTemplate": '{"who": <who>, "n": <n>, "rule": <aws.events.rule-arn>, "event": <aws.events.event.json>}'}},
+    ])
+    resp = put(aws, source, {"who": "alice", "n": 5, "items": [{"a": 1}, {"b": 2}]})
+    bodies = {key: receive(aws, url)[0]["Body"] for key, (url, _) in queues.items()}
+    assert json.loads(bodies["input"]) == {"constant": True}
+    assert json.loads(bodies["path"]) == {"b": 2}
+    assert bodies["text"] == f'"alice did it on {name}"'
+    shaped = json.loads(bodies["json"])
+    assert shaped["who"] == "alice" and shaped["n"] == 5
+    assert shaped["rule"] == f"arn:aws:events:{REGION}:{ACCOUNT}:rule/{name}"
+    assert shaped["event"]["id"] == resp["Entries"][0]["EventId"]
+
+
+def test_put_targets_rejects_bad_input_and_retry_policy(aws: Callable[..., Any]) -> None:
+    """https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutTargets.html: invalid Input JSON, two
+    input kinds, a reserved InputPathsMap key or a FIFO DLQ are ValidationException."""
+    events = aws("events")
+    name = uid("rule")
+    events.put_rule(Name=name, EventPattern=json.dumps({"source": ["x"]}))
+    _, arn = make_queue(aws)
+    bad = [
+        {"Input": "{not json"},
+        {"Input": "{}", "InputPath": "$.detail"},
+        {"InputTransformer": {"InputPathsMap": {"awsKey": "$.id"}, "InputTemplate": "<awsKey>"}},
+        {"DeadLetterConfig": {"Arn": f"arn:aws:sqs:{REGION}:{ACCOUNT}:dlq.fifo"}},
+    ]
+    for extra in bad:
+        with pytest.raises(ClientError) as err:
+            events.put_targets(Rule=name, Targets=[{"Id": "t", "Arn": arn, **extra}])
+        assert err.value.response["Error"]["Code"] == "ValidationException", extra
+
+
+# ---- Retries and dead-letter queues -------------------------------------------------------------------------
+
+
+def inject(localcloud: Any, spec: dict[str, Any]) -> None:
+    """Make deliveries to a target fail via /_localcloud/events-faults."""
+    request = urllib.request.Request(f"{localcloud.endpoint}/_localcloud/events-faults",
+                                     data=json.dumps(spec).encode(), method="POST")
+    with urllib.request.urlopen(request, timeout=5) as resp:
+        assert resp.status == 200
+
+
+def attrs(message: dict[str, Any]) -> dict[str, str]:
+    """A message's attributes as name -> string value."""
+    return {k: v["StringValue"] for k, v in message.get("MessageAttributes", {}).items()}
+
+
+def test_missing_target_goes_to_dlq_without_retries(aws: Callable[..., Any], localcloud: Any) -> None:
+    """https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html: a target resource that no
+    longer exists is not retried; the event goes to the DLQ with RULE_ARN, TARGET_ARN, ERROR_CODE,
+    ERROR_MESSAGE and RETRY_ATTEMPTS (no EXHAUSTED_RETRY_CONDITION, since no limit ended it)."""
+    gone_url, gone_arn = make_queue(aws)
+    dlq_url, dlq_arn = make_queue(aws)
+    aws("sqs").delete_queue(QueueUrl=gone_url)
+    rule, source = rule_to(aws, {"Arn": gone_arn, "DeadLetterConfig": {"Arn": dlq_arn}})
+    resp = put(aws, source, {"lost": True})
+    assert resp["FailedEntryCount"] == 0
+    [message] = receive(aws, dlq_url)
+    assert json.loads(message["Body"])["id"] == resp["Entries"][0]["EventId"]
+    a = attrs(message)
+    assert a["RULE_ARN"] == f"arn:aws:events:{REGION}:{ACCOUNT}:rule/{rule}"
+    assert a["TARGET_ARN"] == gone_arn and a["ERROR_CODE"] == "NO_RESOURCE" and a["ERROR_MESSAGE"]
+    assert a["RETRY_ATTEMPTS"] == "0" and "EXHAUSTED_RETRY_CONDITION" not in a
+    counters = stats(localcloud)["targets"][f"{a['RULE_ARN']}#t1"]
+    assert counters["dlq"] == 1 and counters.get("retried", 0) == 0
+
+
+def test_throttled_target_retried_until_max_attempts_then_dlq(aws: Callable[..., Any], localcloud: Any) -> None:
+    """https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-retry-policy.html: throttling is
+    retried up to MaximumRetryAttempts; then the DLQ message says EXHAUSTED_RETRY_CONDITION
+    MaximumRetryAttempts with RETRY_ATTEMPTS equal to the limit."""
+    _, target_arn = make_queue(aws)
+    dlq_url, dlq_arn = make_queue(aws)
+    rule, source = rule_to(aws, {"Arn": target_arn, "DeadLetterConfig": {"Arn": dlq_arn},
+                                 "RetryPolicy": {"MaximumRetryAttempts": 3, "MaximumEventAgeInSeconds": 86400}})
+    inject(localcloud, {"target_arn": target_arn, "error_code": "ThrottlingException"})
+    put(aws, source)
+    [message] = receive(aws, dlq_url, timeout=20)
+    a = attrs(message)
+    assert a["ERROR_CODE"] == "THROTTLING" and a["EXHAUSTED_RETRY_CONDITION"] == "MaximumRetryAttempts"
+    assert a["RETRY_ATTEMPTS"] == "3"
+    counters = stats(localcloud)["targets"][f"{a['RULE_ARN']}#t1"]
+    assert counters["retried"] == 3 and counters["failed"] == 1
+    inject(localcloud, {"target_arn": target_arn, "clear": True})
+
+
+def test_event_age_limit_ends_retries(aws: Callable[..., Any], localcloud: Any) -> None:
+    """https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-retry-policy.html: retries stop when
+    the event is older than MaximumEventAgeInSeconds (emulated time), before MaximumRetryAttempts."""
+    _, target_arn = make_queue(aws)
+    dlq_url, dlq_arn = make_queue(aws)
+    _, source = rule_to(aws, {"Arn": target_arn, "DeadLetterConfig": {"Arn": dlq_arn},
+                              "RetryPolicy": {"MaximumRetryAttempts": 185, "MaximumEventAgeInSeconds": 60}})
+    inject(localcloud, {"target_arn": target_arn, "error_code": "InternalFailure", "status": 500})
+    put(aws, source)
+    [message] = receive(aws, dlq_url, timeout=20)
+    a = attrs(message)
+    assert a["EXHAUSTED_RETRY_CONDITION"] == "MaximumEventAgeInSeconds" and a["ERROR_CODE"] == "ERROR_FROM_TARGET"
+    assert 0 < int(a["RETRY_ATTEMPTS"]) < 185
+    inject(localcloud, {"target_arn": target_arn, "clear": True})
+
+
+def test_transient_failure_is_retried_then_delivered(aws: Callable[..., Any], localcloud: Any) -> None:
+    """https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-event-delivery.html: retriable errors
+    are retried with backoff; once the target recovers the event arrives."""
+    url, target_arn = make_queue(aws)
+    rule, source = rule_to(aws, {"Arn": target_arn})
+    inject(localcloud, {"target_arn": target_arn, "error_code": "ThrottlingException", "count": 2})
+    put(aws, source, {"eventually": True})
+    [message] = receive(aws, url, timeout=20)
+    assert json.loads(message["Body"])["detail"] == {"eventually": True}
+    counters = stats(localcloud)["targets"][f"arn:aws:events:{REGION}:{ACCOUNT}:rule/{rule}#t1"]
+    assert counters["retried"] == 2 and counters["delivered"] == 1
+
+
+def test_failure_without_dlq_is_dropped_and_counted(aws: Callable[..., Any], localcloud: Any) -> None:
+    """https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-event-delivery.html: with no DLQ an
+    undeliverable event is dropped; the local cloud counts it in /_localcloud/events-stats."""
+    gone_url, gone_arn = make_queue(aws)
+    aws("sqs").delete_queue(QueueUrl=gone_url)
+    rule, source = rule_to(aws, {"Arn": gone_arn})
+    put(aws, source)
+    key = f"arn:aws:events:{REGION}:{ACCOUNT}:rule/{rule}#t1"
+    counters = wait_for(lambda: stats(localcloud)["targets"].get(key, {}).get("dropped") and
+                        stats(localcloud)["targets"][key])
+    assert counters["dropped"] == 1 and counters["failed"] == 1 and counters.get("delivered", 0) == 0

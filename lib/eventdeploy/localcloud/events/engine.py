@@ -29,6 +29,7 @@ from typing import Any
 from eventdeploy.localcloud import clock
 from eventdeploy.localcloud.events import policy, targets
 from eventdeploy.localcloud.events.event_metrics import EventMetrics
+from eventdeploy.localcloud.events.faults import FaultRegistry
 from eventdeploy.localcloud.events.patterns import CompiledPattern, InvalidEventPattern, compile_pattern
 from eventdeploy.localcloud.events.retry import RetryPolicy, RetryTimer, backoff
 from eventdeploy.localcloud.events.stats import DeliveryStats
@@ -87,6 +88,7 @@ class Engine:
         self.workers = workers
         self.stats = DeliveryStats()
         self.metrics = EventMetrics()
+        self.faults = FaultRegistry()
         self._patterns: dict[str, CompiledPattern | None] = {}
         self._inputs: dict[str, TargetInput] = {}
         self._subscribers: list[IngestCallback] = []
@@ -134,6 +136,7 @@ class Engine:
         self._patterns.clear()
         self._inputs.clear()
         self.metrics.clear()
+        self.faults.clear()
         self.stats.clear()
 
     def shutdown(self) -> None:
@@ -230,6 +233,7 @@ class Engine:
                                  (time.time() - accepted.ingested_at) * 1000.0)
         try:
             arn = Arn.parse(target["Arn"])
+            self.faults.check(arn.text)
             if arn.service == "events":
                 self._to_bus(arn, delivery)
             else:
