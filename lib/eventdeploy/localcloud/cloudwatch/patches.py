@@ -1,0 +1,353 @@
+"""Wire the store, statistics, metric math and alarms into moto's CloudWatch backend and responses.
+
+Replaced (the store supersedes moto's single list of data, so these cannot delegate to moto's versions):
+``CloudWatchBackend.put_metric_data`` (still runs moto's validation), ``get_metric_statistics``,
+``get_metric_data``, ``list_metrics`` and the ``GetMetricStatistics`` response (moto drops ExtendedStatistics).
+Wrapped, calling the previous implementation: ``put_metric_alarm``, ``delete_alarms``, ``Alarm.update_state``.
+Added: the ``DescribeAlarmHistory`` action, which moto lacks.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from eventdeploy.localcloud.cloudwatch import alarms, metricdata, query
+from eventdeploy.localcloud.cloudwatch import statistics as st
+from eventdeploy.localcloud.cloudwatch.evaluation import OPERATORS, TREATMENTS
+from eventdeploy.localcloud.cloudwatch.mathexpr import MathError
+from eventdeploy.localcloud.cloudwatch.store import dim_key, epoch, region_store, stored_timestamp
+from eventdeploy.localcloud.cloudwatch.timegrid import InvalidPeriod, check_period, round_start
+
+ALARM_PERIODS = (10, 20, 30)
+LIST_PAGE = 500
+_ORIGINALS: dict[str, Callable[..., Any]] = {}
+_pages: dict[str, list[dict[str, Any]]] = {}
+
+
+def _exc() -> Any:
+    from moto.cloudwatch import exceptions
+
+    return exceptions
+
+
+def ingest(account_id: str, region: str, namespace: str, metric_data: list[dict[str, Any]]) -> None:
+    """Store PutMetricData's already-validated MetricData members."""
+    store = region_store(account_id, region)
+    now = time.time()
+    for member in metric_data:
+        resolution = int(member.get("StorageResolution") or 60)
+        ts = stored_timestamp(epoch(member.get("Timestamp"), now), resolution)
+        unit = str(member.get("Unit") or "None")
+        series = store.series(namespace, member["MetricName"], dim_key(member.get("Dimensions")))
+        if member.get("Values"):
+            counts = member.get("Counts") or [1.0] * len(member["Values"])
+            for value, count in zip(member["Values"], counts, strict=True):
+                v, c = float(value), float(count)
+                series.add((ts, v * c, c, v, v, unit))
+        elif member.get("StatisticValues"):
+            sv = member["StatisticValues"]
+            series.add((ts, float(sv["Sum"]), float(sv["SampleCount"]), float(sv["Minimum"]),
+                        float(sv["Maximum"]), unit))
+        else:
+            v = float(member.get("Value", 0.0))
+            series.add((ts, v, 1.0, v, v, unit))
+
+
+def put_metric_data(self: Any, namespace: str, metric_data: list[dict[str, Any]]) -> None:
+    """PutMetricData into the indexed store (after moto's validation of each member)."""
+    if not namespace:
+        raise _exc().InvalidParameterValue("The parameter Namespace is required.")
+    if namespace.startswith("AWS/"):
+        raise _exc().InvalidParameterValue(
+            f"The value {namespace} for parameter Namespace is invalid: namespaces starting with AWS/ are "
+            "reserved for AWS services.")
+    for i, metric in enumerate(metric_data):
+        self._validate_parameters_put_metric_data(metric, i + 1)
+        res = metric.get("StorageResolution")
+        if res is not None and int(res) not in (1, 60):
+            raise _exc().InvalidParameterValue(
+                f"The value {res} for parameter MetricData.member.{i + 1}.StorageResolution is invalid: "
+                "use 1 (high resolution) or 60 (standard).")
+        for field in ("Value",):
+            if field in metric and math.isinf(float(metric[field])):
+                raise _exc().InvalidParameterValue(
+                    f"The value {metric[field]} for parameter MetricData.member.{i + 1}.Value is invalid.")
+    ingest(self.account_id, self.region_name, namespace, metric_data)
+
+
+def _period(period: Any, field: str = "Period") -> int:
+    try:
+        return check_period(period, field)
+    except InvalidPeriod as exc:
+        raise _exc().InvalidParameterValue(str(exc)) from None
+
+
+def get_metric_statistics(
+    self: Any, namespace: str, metric_name: str, start_time: datetime, end_time: datetime, period: int,
+    stats: list[str], dimensions: list[dict[str, str]], unit: str | None = None,
+    extended_statistics: list[str] | None = None,
+) -> list[dict[str, Any]]:
+    """GetMetricStatistics from the store, with ExtendedStatistics and AWS's period alignment."""
+    exc = _exc()
+    extended_statistics = list(extended_statistics or [])
+    if not stats and not extended_statistics:
+        raise exc.InvalidParameterCombination("Must specify either Statistics or ExtendedStatistics")
+    if stats and extended_statistics:
+        raise exc.InvalidParameterCombination(
+            "The parameters Statistics and ExtendedStatistics are mutually exclusive; specify only one.")
+    for s in stats:
+        if s not in st.BASIC:
+            raise exc.InvalidParameterValue(
+                f"The value {s} for parameter Statistics is not one of {', '.join(st.BASIC)}.")
+    for s in extended_statistics:
+        try:
+            if not st.parse_stat(s).extended:
+                raise st.InvalidStatistic(f"{s} belongs in Statistics, not ExtendedStatistics")
+        except st.InvalidStatistic as err:
+            raise exc.InvalidParameterValue(
+                f"The value {s} for parameter ExtendedStatistics is invalid: {err}") from None
+    p = _period(period)
+    now = time.time()
+    start, end = epoch(start_time, now), epoch(end_time, now)
+    if start >= end:
+        raise exc.InvalidParameterValue("The parameter StartTime must be less than the parameter EndTime.")
+    store = region_store(self.account_id, self.region_name)
+    try:
+        return query.metric_statistics(store, namespace, metric_name, dimensions, round_start(start, p, now), end,
+                                       p, stats, extended_statistics, unit)
+    except query.TooManyDatapoints as err:
+        raise exc.InvalidParameterCombination(str(err)) from None
+
+
+def get_metric_data(
+    self: Any, queries: list[dict[str, Any]], start_time: datetime, end_time: datetime,
+    scan_by: str = "TimestampDescending",
+) -> list[dict[str, Any]]:
+    """GetMetricData from the store: MetricStat (any statistic), metric math, ReturnData, Label, ScanBy."""
+    exc = _exc()
+    now = time.time()
+    try:
+        return metricdata.get_metric_data(region_store(self.account_id, self.region_name), queries,
+                                          epoch(start_time, now), epoch(end_time, now), now, scan_by)
+    except InvalidPeriod as err:
+        raise exc.InvalidParameterValue(str(err)) from None
+    except st.InvalidStatistic as err:
+        raise exc.InvalidParameterValue(str(err)) from None
+    except (MathError, metricdata.InvalidQuery) as err:
+        raise exc.ValidationError(str(err)) from None
+
+
+def list_metrics(
+    self: Any, next_token: str | None, namespace: str, metric_name: str, dimensions: list[dict[str, str]],
+) -> tuple[str | None, list[dict[str, Any]]]:
+    """ListMetrics from the store's index (500 per page), filtered by namespace, name and dimensions."""
+    if next_token:
+        if next_token not in _pages:
+            raise _exc().InvalidParameterValue("Request parameter NextToken is invalid")
+        return _page(_pages.pop(next_token))
+    wanted = [(d.get("Name"), d.get("Value")) for d in dimensions or []]
+    found = []
+    for series in region_store(self.account_id, self.region_name).all_series():
+        if namespace and series.namespace != namespace:
+            continue
+        if metric_name and series.name != metric_name:
+            continue
+        have = dict(series.dims)
+        if any(n not in have or (v is not None and have[n] != v) for n, v in wanted):
+            continue
+        found.append({"Namespace": series.namespace, "MetricName": series.name,
+                      "Dimensions": [{"Name": k, "Value": v} for k, v in series.dims]})
+    return _page(found)
+
+
+def _page(metrics: list[dict[str, Any]]) -> tuple[str | None, list[dict[str, Any]]]:
+    if len(metrics) <= LIST_PAGE:
+        return None, metrics
+    from moto.moto_api._internal import mock_random
+
+    token = str(mock_random.uuid4())
+    _pages[token] = metrics[LIST_PAGE:]
+    return token, metrics[:LIST_PAGE]
+
+
+def _validate_alarm(kwargs: dict[str, Any]) -> None:
+    exc = _exc()
+    if kwargs.get("rule"):
+        return
+    op = kwargs.get("comparison_operator")
+    if op not in OPERATORS:
+        raise exc.ValidationError(
+            f"Value {op!r} at 'comparisonOperator' failed to satisfy constraint: Member must satisfy enum value "
+            f"set: [{', '.join(OPERATORS)}] (anomaly-detection operators are not implemented locally)")
+    treat = kwargs.get("treat_missing_data")
+    if treat is not None and treat not in TREATMENTS:
+        raise exc.ValidationError(
+            f"The value {treat!r} for parameter TreatMissingData is invalid: use one of {', '.join(TREATMENTS)}.")
+    n = int(kwargs.get("evaluation_periods") or 0)
+    if n < 1:
+        raise exc.ValidationError("The parameter EvaluationPeriods must be at least 1.")
+    m = kwargs.get("datapoints_to_alarm")
+    if m is not None and not 1 <= int(m) <= n:
+        raise exc.ValidationError(
+            f"DatapointsToAlarm ({m}) must be between 1 and EvaluationPeriods ({n}).")
+    queries = kwargs.get("metric_data_queries") or []
+    if queries:
+        periods = {int(q.metric_stat.period) for q in queries if q.metric_stat is not None}
+        for p in periods:
+            _alarm_period(p)
+        period = min(periods) if periods else 60
+    else:
+        stat, ext = kwargs.get("statistic"), kwargs.get("extended_statistic")
+        if bool(stat) == bool(ext):
+            raise exc.ValidationError("Exactly one of Statistic and ExtendedStatistic must be specified.")
+        if stat and stat not in st.BASIC:
+            raise exc.ValidationError(f"The value {stat!r} for parameter Statistic is not one of "
+                                      f"{', '.join(st.BASIC)}.")
+        if ext:
+            try:
+                st.parse_stat(ext)
+            except st.InvalidStatistic as err:
+                raise exc.InvalidParameterValue(str(err)) from None
+        period = _alarm_period(kwargs.get("period"))
+    if n * period > 86400:
+        raise exc.ValidationError(
+            f"The evaluation period of the alarm (EvaluationPeriods {n} x Period {period} s) must not exceed 1 day.")
+
+
+def _alarm_period(period: Any) -> int:
+    try:
+        p = int(period)
+    except (TypeError, ValueError):
+        raise _exc().ValidationError(f"The parameter Period is required for a metric alarm, got {period!r}.") \
+            from None
+    if p not in ALARM_PERIODS and (p <= 0 or p % 60):
+        raise _exc().ValidationError(f"The value {p} for parameter Period is invalid: alarms accept 10, 20, 30 or a "
+                                     "multiple of 60 seconds.")
+    return p
+
+
+def put_metric_alarm(self: Any, *args: Any, **kwargs: Any) -> Any:
+    """PutMetricAlarm with AWS's validation; a new alarm starts INSUFFICIENT_DATA, an update keeps its state."""
+    _validate_alarm(kwargs)
+    name = kwargs.get("name", args[0] if args else None)
+    previous = self.alarms.get(name)
+    alarm = _ORIGINALS["put_metric_alarm"](self, *args, **kwargs)
+    when = alarms.now_dt()
+    if previous is not None:
+        for attr in ("state_value", "state_reason", "state_reason_data", "state_updated_timestamp",
+                     "state_transitioned_timestamp"):
+            if hasattr(previous, attr):
+                setattr(alarm, attr, getattr(previous, attr))
+        kind = "Update"
+    else:
+        alarm.state_value = "INSUFFICIENT_DATA"
+        alarm.state_reason = "Unchecked: Initial alarm creation"
+        alarm.state_reason_data = None
+        alarm.state_updated_timestamp = when
+        alarm.state_transitioned_timestamp = when
+        kind = "Create"
+    alarm.configuration_updated_timestamp = when
+    alarms.add_history(self.account_id, self.region_name, alarms.history_item(
+        alarm, "ConfigurationUpdate", f'Alarm "{alarm.name}" {"updated" if previous else "created"}',
+        {"type": kind, "version": "1.0", "alarmName": alarm.name}, when))
+    return alarm
+
+
+def delete_alarms(self: Any, alarm_names: list[str]) -> None:
+    """DeleteAlarms, recording AWS's ConfigurationUpdate history item for each deleted alarm."""
+    doomed = [self.alarms[n] for n in alarm_names if n in self.alarms]
+    _ORIGINALS["delete_alarms"](self, alarm_names)
+    when = alarms.now_dt()
+    for alarm in doomed:
+        alarms.add_history(self.account_id, self.region_name, alarms.history_item(
+            alarm, "ConfigurationUpdate", f'Alarm "{alarm.name}" deleted',
+            {"type": "Delete", "version": "1.0", "alarmName": alarm.name}, when))
+
+
+def update_state(self: Any, reason: str, reason_data: str, state_value: str) -> None:
+    """Alarm.update_state (evaluator and SetAlarmState): on a real change, history, event and actions."""
+    old = {"value": self.state_value, "reason": self.state_reason, "reason_data": self.state_reason_data,
+           "timestamp": getattr(self, "state_updated_timestamp", None)}
+    _ORIGINALS["update_state"](self, reason, reason_data, state_value)
+    when = alarms.now_dt()
+    self.state_updated_timestamp = when
+    if old["value"] == state_value:
+        return
+    self.state_transitioned_timestamp = when
+    parts = self.alarm_arn.split(":")
+    alarms.on_state_change(parts[4], parts[3], self, old, when)
+
+
+def response_get_metric_statistics(self: Any) -> Any:
+    """GetMetricStatistics response that passes ExtendedStatistics through (moto drops it)."""
+    from moto.core.responses import ActionResult
+
+    name = self._get_param("MetricName")
+    datapoints = self.cloudwatch_backend.get_metric_statistics(
+        self._get_param("Namespace"), name, self._get_param("StartTime"), self._get_param("EndTime"),
+        self._get_param("Period"), self._get_param("Statistics", []), self._get_param("Dimensions", []),
+        unit=self._get_param("Unit"), extended_statistics=self._get_param("ExtendedStatistics", []),
+    )
+    return ActionResult({"Label": name, "Datapoints": datapoints})
+
+
+def response_describe_alarm_history(self: Any) -> Any:
+    """DescribeAlarmHistory: filter by name, type, item type and dates; newest first unless ScanBy ascending."""
+    from moto.core.responses import ActionResult
+
+    backend = self.cloudwatch_backend
+    name = self._get_param("AlarmName")
+    types = self._get_param("AlarmTypes", []) or []
+    kind = self._get_param("HistoryItemType")
+    start, end = self._get_param("StartDate"), self._get_param("EndDate")
+    max_records = int(self._get_param("MaxRecords") or 100)
+    if not 1 <= max_records <= 100:
+        raise _exc().InvalidParameterValue(f"The value {max_records} for parameter MaxRecords must be 1 to 100.")
+    now = time.time()
+    items = []
+    for item in alarms.history(backend.account_id, backend.region_name):
+        if name and item["AlarmName"] != name:
+            continue
+        if types and item["AlarmType"] not in types:
+            continue
+        if kind and item["HistoryItemType"] != kind:
+            continue
+        ts = item["Timestamp"].timestamp()
+        if start and ts < epoch(start, now):
+            continue
+        if end and ts > epoch(end, now):
+            continue
+        items.append(item)
+    if (self._get_param("ScanBy") or "TimestampDescending") == "TimestampDescending":
+        items.reverse()
+    offset = int(self._get_param("NextToken") or 0)
+    page = items[offset:offset + max_records]
+    result: dict[str, Any] = {"AlarmHistoryItems": page}
+    if offset + max_records < len(items):
+        result["NextToken"] = str(offset + max_records)
+    return ActionResult(result)
+
+
+def install() -> None:
+    """Patch moto's CloudWatch (idempotent)."""
+    from moto.cloudwatch.models import Alarm, CloudWatchBackend
+    from moto.cloudwatch.responses import CloudWatchResponse
+
+    if _ORIGINALS:
+        return
+    _ORIGINALS["put_metric_alarm"] = CloudWatchBackend.put_metric_alarm
+    _ORIGINALS["delete_alarms"] = CloudWatchBackend.delete_alarms
+    _ORIGINALS["update_state"] = Alarm.update_state
+    CloudWatchBackend.put_metric_data = put_metric_data  # type: ignore[method-assign]
+    CloudWatchBackend.get_metric_statistics = get_metric_statistics  # type: ignore[method-assign,assignment]
+    CloudWatchBackend.get_metric_data = get_metric_data  # type: ignore[method-assign]
+    CloudWatchBackend.list_metrics = list_metrics  # type: ignore[method-assign,assignment]
+    CloudWatchBackend.put_metric_alarm = put_metric_alarm  # type: ignore[method-assign]
+    CloudWatchBackend.delete_alarms = delete_alarms  # type: ignore[method-assign]
+    Alarm.update_state = update_state  # type: ignore[method-assign]
+    CloudWatchResponse.get_metric_statistics = response_get_metric_statistics  # type: ignore[method-assign]
+    CloudWatchResponse.describe_alarm_history = response_describe_alarm_history  # type: ignore[attr-defined]

@@ -1,0 +1,331 @@
+"""Conformance: CloudWatch statistics, percentiles, metric math and alarm evaluation on the local cloud."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+Aws = Callable[..., Any]
+
+
+def _minute_ago(minutes: int = 0) -> datetime:
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    return now - timedelta(minutes=minutes)
+
+
+def _ns() -> str:
+    return f"Test/{uuid.uuid4().hex[:10]}"
+
+
+def test_percentiles_of_one_to_hundred(aws: Aws) -> None:
+    """p50/p90/p99/p99.9 of 1..100 published as raw values are nearest-rank values.
+
+    https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Statistics-definitions.html
+    https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_GetMetricStatistics.html
+    """
+    cw = aws("cloudwatch")
+    ns, t0 = _ns(), _minute_ago(5)
+    values = list(range(1, 101))
+    cw.put_metric_data(Namespace=ns, MetricData=[
+        {"MetricName": "Latency", "Values": [float(v) for v in values[:50]], "Timestamp": t0, "Unit": "Milliseconds"},
+        {"MetricName": "Latency", "Values": [float(v) for v in values[50:]], "Timestamp": t0, "Unit": "Milliseconds"},
+    ])
+    out = cw.get_metric_statistics(Namespace=ns, MetricName="Latency", StartTime=t0, EndTime=t0 + timedelta(minutes=1),
+                                   Period=60, ExtendedStatistics=["p50", "p90", "p99", "p99.9", "p100", "tm90",
+                                                                  "TM(10%:90%)"])
+    [dp] = out["Datapoints"]
+    ext = dp["ExtendedStatistics"]
+    assert (ext["p50"], ext["p90"], ext["p99"], ext["p99.9"], ext["p100"]) == (50.0, 90.0, 99.0, 100.0, 100.0)
+    assert ext["tm90"] == pytest.approx(45.5)  # mean of 1..90
+    assert ext["TM(10%:90%)"] == pytest.approx(50.5)  # mean of 11..90
+    assert dp["Timestamp"] == t0 and dp["Unit"] == "Milliseconds"
+    basic = cw.get_metric_statistics(Namespace=ns, MetricName="Latency", StartTime=t0,
+                                     EndTime=t0 + timedelta(minutes=1), Period=60,
+                                     Statistics=["SampleCount", "Sum", "Average", "Minimum", "Maximum"])
+    [b] = basic["Datapoints"]
+    assert (b["SampleCount"], b["Sum"], b["Average"], b["Minimum"], b["Maximum"]) == (100.0, 5050.0, 50.5, 1.0, 100.0)
+
+
+def test_statistics_bucket_on_aligned_periods_and_filter_units(aws: Aws) -> None:
+    """Periods start at the rounded StartTime; EndTime is exclusive; Unit filters; statistic sets add up.
+
+    https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_GetMetricStatistics.html
+    """
+    cw = aws("cloudwatch")
+    ns, t0 = _ns(), _minute_ago(10)
+    cw.put_metric_data(Namespace=ns, MetricData=[
+        {"MetricName": "Jobs", "Value": 1.0, "Timestamp": t0 + timedelta(seconds=5), "Unit": "Count"},
+        {"MetricName": "Jobs", "Value": 3.0, "Timestamp": t0 + timedelta(minutes=4), "Unit": "Count"},
+        {"MetricName": "Jobs", "Value": 7.0, "Timestamp": t0 + timedelta(minutes=6), "Unit": "Count"},
+        {"MetricName": "Jobs", "Value": 100.0, "Timestamp": t0 + timedelta(minutes=6), "Unit": "Seconds"},
+        {"MetricName": "Jobs", "StatisticValues": {"SampleCount": 4, "Sum": 20, "Minimum": 2, "Maximum": 8},
+         "Timestamp": t0 + timedelta(minutes=7), "Unit": "Count"},
+    ])
+    out = cw.get_metric_statistics(Namespace=ns, MetricName="Jobs", StartTime=t0 + timedelta(seconds=30),
+                                   EndTime=t0 + timedelta(minutes=10), Period=300, Statistics=["Sum", "SampleCount",
+                                                                                                "Maximum"],
+                                   Unit="Count")
+    points = sorted(out["Datapoints"], key=lambda d: d["Timestamp"])
+    # StartTime 00:30 rounds down to the minute, so the first 5-minute period holds the datum at 00:05.
+    assert [p["Timestamp"] for p in points] == [t0, t0 + timedelta(minutes=5)]
+    assert [(p["Sum"], p["SampleCount"], p["Maximum"]) for p in points] == [(4.0, 2.0, 3.0), (27.0, 5.0, 8.0)]
+    with pytest.raises(cw.exceptions.ClientError) as err:
+        cw.get_metric_statistics(Namespace=ns, MetricName="Jobs", StartTime=t0, EndTime=t0 + timedelta(minutes=5),
+                                 Period=45, Statistics=["Sum"])
+    assert "Period" in str(err.value)
+    # A statistic set with Minimum != Maximum has no percentiles (AWS needs raw values for them).
+    pct = cw.get_metric_statistics(Namespace=ns, MetricName="Jobs", StartTime=t0 + timedelta(minutes=7),
+                                   EndTime=t0 + timedelta(minutes=8), Period=60, ExtendedStatistics=["p50"])
+    assert pct["Datapoints"][0]["ExtendedStatistics"] == {} or "p50" not in pct["Datapoints"][0].get(
+        "ExtendedStatistics", {})
+
+
+def _stat(ident: str, ns: str, name: str, stat: str = "Sum", period: int = 60, **extra: Any) -> dict[str, Any]:
+    return {"Id": ident, "MetricStat": {"Metric": {"Namespace": ns, "MetricName": name}, "Period": period,
+                                        "Stat": stat}, **extra}
+
+
+def test_metric_data_math_fill_ratio_and_order(aws: Aws) -> None:
+    """MetricStat with p99, ratio m1/m2*100, FILL over gaps, SUM/AVG/MIN/MAX of arrays, RATE, DIFF, METRICS().
+
+    https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_GetMetricData.html
+    https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/using-metric-math.html
+    """
+    cw = aws("cloudwatch")
+    ns, t0 = _ns(), _minute_ago(10)
+    minutes = [t0 + timedelta(minutes=i) for i in range(5)]
+    data = []
+    for i, ts in enumerate(minutes):
+        data.append({"MetricName": "Requests", "Value": 10.0 * (i + 1), "Timestamp": ts})
+        if i in (1, 3):  # errors are sparse: only in minutes 1 and 3
+            data.append({"MetricName": "Errors", "Value": float(i), "Timestamp": ts})
+    data.append({"MetricName": "Latency", "Values": [float(v) for v in range(1, 101)], "Timestamp": minutes[0]})
+    cw.put_metric_data(Namespace=ns, MetricData=data)
+    out = cw.get_metric_data(
+        StartTime=t0, EndTime=t0 + timedelta(minutes=5),
+        MetricDataQueries=[
+            _stat("errors", ns, "Errors", ReturnData=False),
+            _stat("requests", ns, "Requests", ReturnData=False),
+            {"Id": "rate_pct", "Expression": "errors/requests*100", "Label": "Error rate"},
+            {"Id": "filled", "Expression": "FILL(errors, 0)"},
+            {"Id": "total", "Expression": "SUM([errors, requests])"},
+            {"Id": "avg", "Expression": "AVG(METRICS())"},
+            {"Id": "mx", "Expression": "MAX([errors, requests])"},
+            {"Id": "dif", "Expression": "DIFF(requests)"},
+            {"Id": "rps", "Expression": "RATE(requests)"},
+            {"Id": "centred", "Expression": "requests - AVG(requests)"},
+        ],
+        ScanBy="TimestampAscending",
+    )
+    res = {r["Id"]: r for r in out["MetricDataResults"]}
+    assert "errors" not in res and "requests" not in res, "ReturnData false hides a query"
+    assert all(r["StatusCode"] == "Complete" for r in res.values())
+    assert res["rate_pct"]["Label"] == "Error rate"
+    assert res["rate_pct"]["Timestamps"] == minutes
+    assert res["rate_pct"]["Values"] == pytest.approx([0.0, 5.0, 0.0, 7.5, 0.0])
+    assert res["filled"]["Timestamps"] == minutes and res["filled"]["Values"] == [0.0, 1.0, 0.0, 3.0, 0.0]
+    assert res["total"]["Values"] == [10.0, 21.0, 30.0, 43.0, 50.0]
+    assert res["avg"]["Values"] == pytest.approx([5.0, 10.5, 15.0, 21.5, 25.0])
+    assert res["mx"]["Values"] == [10.0, 20.0, 30.0, 40.0, 50.0]
+    assert res["dif"]["Timestamps"] == minutes[1:] and res["dif"]["Values"] == [10.0] * 4
+    assert res["rps"]["Values"] == pytest.approx([10.0 / 60] * 4)
+    assert res["centred"]["Values"] == [-20.0, -10.0, 0.0, 10.0, 20.0]
+    p99 = cw.get_metric_data(StartTime=t0, EndTime=t0 + timedelta(minutes=5), MetricDataQueries=[
+        _stat("p99", ns, "Latency", stat="p99", Label="p99 latency"),
+        {"Id": "all", "Expression": "METRICS()", "Label": "x"}])["MetricDataResults"]
+    assert p99[0]["Values"] == [99.0] and p99[0]["Label"] == "p99 latency"
+    assert p99[1]["Id"] == "all" and p99[1]["Values"] == [99.0], "METRICS() holds the request's metrics"
+
+    desc = cw.get_metric_data(StartTime=t0, EndTime=t0 + timedelta(minutes=5),
+                              MetricDataQueries=[_stat("requests", ns, "Requests")])
+    [r] = desc["MetricDataResults"]
+    assert r["Timestamps"] == list(reversed(minutes)), "TimestampDescending is the default order"
+    assert r["Values"] == [50.0, 40.0, 30.0, 20.0, 10.0] and r["Label"] == "Requests"
+
+    with pytest.raises(cw.exceptions.ClientError) as err:
+        cw.get_metric_data(StartTime=t0, EndTime=t0 + timedelta(minutes=5),
+                           MetricDataQueries=[_stat("m1", ns, "Requests"), {"Id": "e1", "Expression": "m1 + nope"}])
+    assert "nope" in str(err.value)
+
+
+def test_in_process_publish_is_visible_to_every_api(aws: Aws, localcloud: Any) -> None:
+    """Data the local cloud's services publish in-process shows in ListMetrics and both statistics APIs.
+
+    https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_ListMetrics.html
+    """
+    import urllib.request
+
+    cw = aws("cloudwatch")
+    fn = f"fn-{uuid.uuid4().hex[:8]}"
+    # The server publishes AWS/Lambda metrics itself only when a function runs; publish through the real hook.
+    body = json.dumps({"namespace": "AWS/Lambda", "name": "Invocations", "value": 1,
+                       "dimensions": {"FunctionName": fn}, "count": 3}).encode()
+    req = urllib.request.Request(f"{localcloud.endpoint}/_localcloud/cloudwatch/publish", data=body, method="POST")
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        assert json.loads(resp.read())["published"] == 3
+    listed = cw.list_metrics(Namespace="AWS/Lambda", Dimensions=[{"Name": "FunctionName", "Value": fn}])["Metrics"]
+    assert listed == [{"Namespace": "AWS/Lambda", "MetricName": "Invocations",
+                       "Dimensions": [{"Name": "FunctionName", "Value": fn}]}]
+    now = datetime.now(UTC)
+    stats = cw.get_metric_statistics(Namespace="AWS/Lambda", MetricName="Invocations",
+                                     Dimensions=[{"Name": "FunctionName", "Value": fn}],
+                                     StartTime=now - timedelta(minutes=3), EndTime=now + timedelta(minutes=1),
+                                     Period=60, Statistics=["Sum"])
+    assert sum(d["Sum"] for d in stats["Datapoints"]) == 3.0
+    data = cw.get_metric_data(StartTime=now - timedelta(minutes=3), EndTime=now + timedelta(minutes=1),
+                              MetricDataQueries=[{"Id": "m1", "MetricStat": {"Metric": {
+                                  "Namespace": "AWS/Lambda", "MetricName": "Invocations",
+                                  "Dimensions": [{"Name": "FunctionName", "Value": fn}]},
+                                  "Period": 60, "Stat": "SampleCount"}}])
+    assert sum(data["MetricDataResults"][0]["Values"]) == 3.0
+
+
+def _tap(aws: Aws, alarm_prefix: str) -> str:
+    """An SQS queue that receives this test's CloudWatch Alarm State Change events from the default bus."""
+    sqs, events = aws("sqs"), aws("events")
+    name = f"cw-tap-{uuid.uuid4().hex[:8]}"
+    url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.put_rule(Name=name, EventPattern=json.dumps({
+        "source": ["aws.cloudwatch"], "detail-type": ["CloudWatch Alarm State Change"],
+        "detail": {"alarmName": [{"prefix": alarm_prefix}]}}))
+    events.put_targets(Rule=name, Targets=[{"Id": "tap", "Arn": arn}])
+    return url
+
+
+def _wait_state(cw: Any, name: str, state: str, timeout: float = 25.0) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        [alarm] = cw.describe_alarms(AlarmNames=[name])["MetricAlarms"]
+        if alarm["StateValue"] == state:
+            return alarm
+        time.sleep(0.1)
+    raise AssertionError(f"alarm {name} never reached {state}; last {alarm['StateValue']}: {alarm['StateReason']}")
+
+
+def _drain_events(sqs: Any, url: str, want: int, timeout: float = 20.0) -> list[dict[str, Any]]:
+    got: list[dict[str, Any]] = []
+    deadline = time.monotonic() + timeout
+    while len(got) < want and time.monotonic() < deadline:
+        for msg in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", []):
+            got.append(json.loads(msg["Body"]))
+    return got
+
+
+def test_alarm_goes_ok_alarm_ok_with_history_event_and_sns(aws: Aws) -> None:
+    """A 10-second high-resolution alarm moves INSUFFICIENT_DATA -> OK -> ALARM -> OK, recorded and announced.
+
+    https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html
+    https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch-and-eventbridge.html
+    https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_DescribeAlarmHistory.html
+    """
+    cw, sqs, sns = aws("cloudwatch"), aws("sqs"), aws("sns")
+    prefix = f"cw-alarm-{uuid.uuid4().hex[:8]}"
+    name = f"{prefix}-latency"
+    tap = _tap(aws, prefix)
+    topic = sns.create_topic(Name=f"{prefix}-topic")["TopicArn"]
+    sub_url = sqs.create_queue(QueueName=f"{prefix}-sub")["QueueUrl"]
+    sub_arn = sqs.get_queue_attributes(QueueUrl=sub_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=sub_arn, Attributes={"RawMessageDelivery": "true"})
+    ns = _ns()
+    cw.put_metric_alarm(AlarmName=name, Namespace=ns, MetricName="Latency", Statistic="Average", Period=10,
+                        EvaluationPeriods=2, DatapointsToAlarm=1, Threshold=50.0,
+                        ComparisonOperator="GreaterThanThreshold", TreatMissingData="notBreaching",
+                        AlarmActions=[topic], AlarmDescription="latency too high")
+    [created] = cw.describe_alarms(AlarmNames=[name])["MetricAlarms"]
+    assert created["StateValue"] in ("INSUFFICIENT_DATA", "OK")
+    _wait_state(cw, name, "OK")  # no data, treated as not breaching
+
+    t = datetime.now(UTC)
+    cw.put_metric_data(Namespace=ns, MetricData=[{"MetricName": "Latency", "Value": 100.0, "Timestamp": t,
+                                                  "StorageResolution": 1}])
+    alarm = _wait_state(cw, name, "ALARM")
+    assert alarm["StateReason"].startswith("Threshold Crossed: 1 out of the last 2 datapoints [100.0 (")
+    assert "was greater than the threshold (50.0)" in alarm["StateReason"]
+    reason_data = json.loads(alarm["StateReasonData"])
+    assert reason_data["recentDatapoints"] == [100.0] and reason_data["threshold"] == 50.0
+    assert reason_data["statistic"] == "Average" and reason_data["period"] == 10
+
+    # More low samples in the same 10-second period bring its Average under the threshold.
+    cw.put_metric_data(Namespace=ns, MetricData=[{"MetricName": "Latency", "Values": [0.0] * 9, "Timestamp": t,
+                                                  "StorageResolution": 1}])
+    ok = _wait_state(cw, name, "OK")
+    assert "was not greater than the threshold (50.0)" in ok["StateReason"] or "treated as" in ok["StateReason"]
+
+    hist = cw.describe_alarm_history(AlarmName=name, HistoryItemType="StateUpdate")["AlarmHistoryItems"]
+    summaries = [h["HistorySummary"] for h in reversed(hist)]
+    assert summaries[-3:] == ["Alarm updated from INSUFFICIENT_DATA to OK", "Alarm updated from OK to ALARM",
+                              "Alarm updated from ALARM to OK"]
+    assert json.loads(hist[1]["HistoryData"])["newState"]["stateValue"] == "ALARM"
+
+    events = _drain_events(sqs, tap, 3)
+    transitions = [(e["detail"]["previousState"]["value"], e["detail"]["state"]["value"]) for e in events]
+    assert transitions == [("INSUFFICIENT_DATA", "OK"), ("OK", "ALARM"), ("ALARM", "OK")]
+    first_alarm = events[1]
+    assert first_alarm["source"] == "aws.cloudwatch" and first_alarm["resources"] == [alarm["AlarmArn"]]
+    metric = first_alarm["detail"]["configuration"]["metrics"][0]["metricStat"]
+    assert metric == {"metric": {"dimensions": {}, "name": "Latency", "namespace": ns}, "period": 10,
+                      "stat": "Average"}
+    assert first_alarm["detail"]["configuration"]["description"] == "latency too high"
+
+    notes = _drain_events(sqs, sub_url, 1)
+    assert notes and notes[0]["NewStateValue"] == "ALARM" and notes[0]["AlarmName"] == name
+    assert notes[0]["OldStateValue"] == "OK" and notes[0]["Trigger"]["Threshold"] == 50.0
+
+
+def test_set_alarm_state_and_math_alarm(aws: Aws) -> None:
+    """SetAlarmState changes state until the next evaluation; a metric-math alarm evaluates its expression.
+
+    https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_SetAlarmState.html
+    https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html
+    """
+    cw = aws("cloudwatch")
+    ns = _ns()
+    name = f"cw-math-{uuid.uuid4().hex[:8]}"
+    cw.put_metric_alarm(
+        AlarmName=name, EvaluationPeriods=1, Threshold=10.0, ComparisonOperator="GreaterThanOrEqualToThreshold",
+        TreatMissingData="missing",
+        Metrics=[
+            {"Id": "e", "MetricStat": {"Metric": {"Namespace": ns, "MetricName": "Errors"}, "Period": 10,
+                                       "Stat": "Sum"}, "ReturnData": False},
+            {"Id": "r", "MetricStat": {"Metric": {"Namespace": ns, "MetricName": "Requests"}, "Period": 10,
+                                       "Stat": "Sum"}, "ReturnData": False},
+            {"Id": "pct", "Expression": "e/r*100", "Label": "error %", "ReturnData": True},
+        ])
+    _wait_state(cw, name, "INSUFFICIENT_DATA")
+    t = datetime.now(UTC)
+    cw.put_metric_data(Namespace=ns, MetricData=[
+        {"MetricName": "Errors", "Value": 3.0, "Timestamp": t, "StorageResolution": 1},
+        {"MetricName": "Requests", "Value": 20.0, "Timestamp": t, "StorageResolution": 1},
+    ])
+    _wait_state(cw, name, "ALARM")  # 15 % >= 10 %
+    cw.set_alarm_state(AlarmName=name, StateValue="OK", StateReason="testing the page")
+    # The evaluator may already have put it back, so read the transition from the history, not describe_alarms.
+    _wait_state(cw, name, "ALARM")  # the next evaluation puts it back
+    hist = cw.describe_alarm_history(AlarmName=name, HistoryItemType="StateUpdate",
+                                     ScanBy="TimestampAscending")["AlarmHistoryItems"]
+    steps = [(json.loads(h["HistoryData"])["newState"]["stateValue"],
+              json.loads(h["HistoryData"])["newState"]["stateReason"]) for h in hist]
+    assert steps[-2] == ("OK", "testing the page") and steps[-1][0] == "ALARM"
+
+
+def test_alarm_validation(aws: Aws) -> None:
+    """PutMetricAlarm rejects a Period an alarm cannot have and DatapointsToAlarm above EvaluationPeriods.
+
+    https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html
+    """
+    cw = aws("cloudwatch")
+    base = {"AlarmName": f"bad-{uuid.uuid4().hex[:6]}", "Namespace": "X", "MetricName": "Y", "Statistic": "Sum",
+            "Threshold": 1.0, "ComparisonOperator": "GreaterThanThreshold"}
+    with pytest.raises(cw.exceptions.ClientError) as err:
+        cw.put_metric_alarm(**base, Period=45, EvaluationPeriods=1)
+    assert "45" in str(err.value)
+    with pytest.raises(cw.exceptions.ClientError) as err:
+        cw.put_metric_alarm(**base, Period=60, EvaluationPeriods=2, DatapointsToAlarm=3)
+    assert "DatapointsToAlarm" in str(err.value)
