@@ -75,6 +75,7 @@ REJECTED = [
     ('{"detail": {"s": [{"anything-but": true}]}}', "must be an array or single string/number value"),
     ('{"detail": {"s": [{"anything-but": {"prefix": ""}}]}}', "Null prefix/suffix not allowed"),
     ('{"detail": {"s": [{"anything-but": {"wildcard": "a**"}}]}}', "Consecutive wildcard characters"),
+    ('{"detail": {"name": [{"wildcard": "*a*a*a*a*a*a*a*a*a*a*a*"}]}}', "Rule is too complex"),
     ('{"$or": {"source": ["a"]}}', "It must be an Array followed with $or."),
     ('{"$or": [{"source": ["a"]}]}', "There must have at least 2 Objects in $or relationship."),
     ('{"$or": [{"source": ["a"]}, "b"]}', "Only JSON object is allowed in array of $or relationship."),

@@ -319,6 +319,10 @@ INVALID = [
     ('{"a": [NaN]}', "not valid JSON"),
     ("", "not valid JSON"),
     ("null", "Filter is not an object"),
+    ('{"detail": {"s": [{"wildcard": "*a*a*a*a*a*a*a*a*a*a*a*"}]}}', "Rule is too complex - try using fewer wildcard"),
+    (json.dumps({"detail": {"s": [{"wildcard": f"*x{n}*"} for n in range(11)]}}), "Rule is too complex"),
+    (json.dumps({"detail": {"s": [{"anything-but": {"wildcard": [f"*x{n}*" for n in range(11)]}}]}}),
+     "Rule is too complex"),
     # 11 independent two-way $or expand to 2**11 branches.
     (json.dumps({f"k{n}": {"$or": [{"a": [1]}, {"b": [2]}]} for n in range(11)}), "Rule is too complex"),
 ]
@@ -341,6 +345,8 @@ VALID = [
     '{"$or": [{"a": [1]}, {"b": [2]}], "x": [1]}',
     '{"detail": {"ip": [{"cidr": "10.0.0.5/24"}, {"cidr": "::/0"}]}}',
     '{"replay-name": [{"exists": false}]}',
+    '{"detail": {"s": [{"wildcard": "*a*a*a*a*"}], "t": [{"wildcard": "arn:aws:*:us-east-1:*:function/*"}]}}',
+    json.dumps({"detail": {"s": [{"wildcard": f"*x{n}*"} for n in range(3)]}}),
 ]
 
 

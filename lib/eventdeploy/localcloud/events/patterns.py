@@ -31,6 +31,11 @@ NUMBER_LIMIT = 5e9
 OR_KEY = "$or"
 # Branches an expanded $or may produce; beyond this the matcher would be exponential (see module docstring).
 MAX_BRANCHES = 1024
+# Most wildcard-pattern states one field may have alive at once on a worst-case value (Event Ruler's machine
+# complexity); EventBridge rejects rules above it as too complex.
+WILDCARD_COMPLEXITY_LIMIT = 10
+TOO_COMPLEX = ("Rule is too complex - try using fewer wildcard characters or fewer repeating character sequences"
+               " after a wildcard character")
 
 EQUALS_IGNORE_CASE = "equals-ignore-case"
 OPERATORS = ("prefix", "suffix", EQUALS_IGNORE_CASE, "wildcard", "anything-but", "numeric", "exists", "cidr")
@@ -97,6 +102,7 @@ def compile_pattern(text: str) -> CompiledPattern:
         raise InvalidEventPattern("Filter is not an object")
     rules: list[dict[tuple[str, ...], FieldMatcher]] = []
     _parse_object(rules, (), parsed, in_or=False)
+    _check_wildcard_complexity(parsed)
     branches = tuple(tuple(rule.values()) for rule in rules)
     return CompiledPattern(text, parsed, branches)
 
@@ -290,6 +296,106 @@ def _wildcard_regex(path: tuple[str, ...], text: str) -> re.Pattern[str]:
         position += len(char.encode("utf-8"))
         i += 1
     return re.compile("".join(parts), re.DOTALL)
+
+
+def _check_wildcard_complexity(pattern: dict[str, Any]) -> None:
+    by_path: dict[tuple[str, ...], set[str]] = {}
+    _collect_wildcards(pattern, (), by_path)
+    for path, texts in by_path.items():
+        if _wildcard_complexity(sorted(texts)) > WILDCARD_COMPLEXITY_LIMIT:
+            raise _fail(TOO_COMPLEX, path)
+
+
+def _collect_wildcards(node: dict[str, Any], path: tuple[str, ...], by_path: dict[tuple[str, ...], set[str]]) -> None:
+    # Runs on an already validated pattern, so the shapes below are known to be well formed.
+    for key, value in node.items():
+        if key == OR_KEY:
+            for alternative in value:
+                _collect_wildcards(alternative, path, by_path)
+        elif isinstance(value, dict):
+            _collect_wildcards(value, path + (key,), by_path)
+        else:
+            for item in value:
+                if not isinstance(item, dict):
+                    continue
+                operand = item.get("wildcard")
+                negated = item.get("anything-but")
+                if isinstance(negated, dict):
+                    operand = negated.get("wildcard", operand)
+                texts = operand if isinstance(operand, list) else [operand] if isinstance(operand, str) else []
+                by_path.setdefault(path + (key,), set()).update(texts)
+
+
+_STAR = 256
+
+
+def _wildcard_complexity(texts: list[str]) -> int:
+    """Most pattern states alive at once over all values, for the wildcard patterns of one field.
+
+    Each pattern is a byte automaton over the quoted value (as Event Ruler builds it): a star loops on any byte.
+    Subsets reachable by any input are explored over the bytes the patterns mention plus one "other" byte.
+    """
+    programs = [_wildcard_tokens(text) for text in texts if text]
+    if not programs:
+        return 0
+
+    def closure(states: set[tuple[int, int]]) -> frozenset[tuple[int, int]]:
+        pending = list(states)
+        while pending:
+            which, position = pending.pop()
+            tokens = programs[which]
+            if position < len(tokens) and tokens[position] == _STAR and (which, position + 1) not in states:
+                states.add((which, position + 1))
+                pending.append((which, position + 1))
+        return frozenset(states)
+
+    # As in Event Ruler's byte machine, a star and the position after it are one state (the star's self-loop), and
+    # a completed match is no longer a live prefix.
+    counted = [[0 < position < len(tokens) and tokens[position - 1] != _STAR for position in range(len(tokens) + 1)]
+               for tokens in programs]
+    alphabet = {t for tokens in programs for t in tokens if t != _STAR} | {-1}
+    start = closure({(which, 0) for which in range(len(programs))})
+    seen = {start}
+    pending = [start]
+    worst = 0
+    while pending:
+        active = pending.pop()
+        for byte in alphabet:
+            following: set[tuple[int, int]] = set()
+            for which, position in active:
+                tokens = programs[which]
+                if position < len(tokens):
+                    if tokens[position] == _STAR:
+                        following.add((which, position))
+                    elif tokens[position] == byte:
+                        following.add((which, position + 1))
+            if not following:
+                continue
+            subset = closure(following)
+            worst = max(worst, sum(1 for which, position in subset if counted[which][position]))
+            if worst > WILDCARD_COMPLEXITY_LIMIT or len(seen) > 20000:
+                return max(worst, WILDCARD_COMPLEXITY_LIMIT + 1)
+            if subset not in seen:
+                seen.add(subset)
+                pending.append(subset)
+    return worst
+
+
+def _wildcard_tokens(text: str) -> list[int]:
+    tokens = [ord('"')]
+    raw = text.encode("utf-8")
+    i = 0
+    while i < len(raw):
+        if raw[i] == ord("*"):
+            tokens.append(_STAR)
+        elif raw[i] == ord("\\"):
+            i += 1
+            tokens.append(raw[i])
+        else:
+            tokens.append(raw[i])
+        i += 1
+    tokens.append(ord('"'))
+    return tokens
 
 
 def _parse_exists(path: tuple[str, ...], value: Any) -> Predicate | None:
