@@ -361,3 +361,118 @@ def test_failure_without_dlq_is_dropped_and_counted(aws: Callable[..., Any], loc
     counters = wait_for(lambda: stats(localcloud)["targets"].get(key, {}).get("dropped") and
                         stats(localcloud)["targets"][key])
     assert counters["dropped"] == 1 and counters["failed"] == 1 and counters.get("delivered", 0) == 0
+
+
+# ---- Cross-account ------------------------------------------------------------------------------------------
+
+
+def random_account() -> str:
+    """A fresh 12-digit account id, so policies from other tests cannot interfere."""
+    return str(uuid.uuid4().int % 10**12).rjust(12, "9")
+
+
+def custom_bus_with_tap(aws: Callable[..., Any], account: str = ACCOUNT) -> tuple[str, str, str]:
+    """A custom bus whose catch-all rule (by unique source) feeds a tap queue; (bus arn, tap url, source)."""
+    events = aws("events", account_id=account)
+    bus = uid("bus")
+    bus_arn = events.create_event_bus(Name=bus)["EventBusArn"]
+    url, qarn = make_queue(aws, account=account)
+    _, source = rule_to(aws, {"Arn": qarn}, bus=bus, account=account)
+    return bus_arn, url, source
+
+
+def test_cross_account_put_events_by_bus_arn_needs_policy(aws: Callable[..., Any]) -> None:
+    """https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-event-bus-perms.html: another account may put
+    events on a bus (EventBusName = the bus ARN) only if the bus policy allows it; otherwise the entry fails with
+    AccessDeniedException. The delivered event keeps the sender's account."""
+    sender = random_account()
+    bus_arn, tap, source = custom_bus_with_tap(aws)
+    denied = put(aws, source, bus=bus_arn, account=sender)
+    assert denied["FailedEntryCount"] == 1 and denied["Entries"][0]["ErrorCode"] == "AccessDeniedException"
+    aws("events").put_permission(EventBusName=bus_arn.split("/")[-1], Action="events:PutEvents",
+                                 Principal=sender, StatementId=uid("allow"))
+    allowed = put(aws, source, {"from": "sender"}, bus=bus_arn, account=sender)
+    assert allowed["FailedEntryCount"] == 0
+    [message] = receive(aws, tap)
+    event = json.loads(message["Body"])
+    assert event["account"] == sender and event["detail"] == {"from": "sender"}
+
+
+def test_cross_account_policy_by_organization(aws: Callable[..., Any]) -> None:
+    """https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-event-bus-perms.html: Principal "*" with
+    Condition aws:PrincipalOrgID admits accounts of that organization only."""
+    master = random_account()
+    orgs = aws("organizations", account_id=master)
+    org_id = orgs.create_organization(FeatureSet="ALL")["Organization"]["Id"]
+    status = orgs.create_account(Email=f"{uid('m')}@example.com", AccountName="member")["CreateAccountStatus"]
+    member = status["AccountId"]
+    outsider = random_account()
+    bus_arn, tap, source = custom_bus_with_tap(aws)
+    aws("events").put_permission(EventBusName=bus_arn.split("/")[-1], Action="events:PutEvents", Principal="*",
+                                 StatementId=uid("org"),
+                                 Condition={"Type": "StringEquals", "Key": "aws:PrincipalOrgID", "Value": org_id})
+    assert put(aws, source, bus=bus_arn, account=member)["FailedEntryCount"] == 0
+    refused = put(aws, source, bus=bus_arn, account=outsider)
+    assert refused["Entries"][0]["ErrorCode"] == "AccessDeniedException"
+    [message] = receive(aws, tap)
+    assert json.loads(message["Body"])["account"] == member
+
+
+def test_cross_account_bus_target(aws: Callable[..., Any]) -> None:
+    """https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-cross-account.html: a rule may target another
+    account's bus when that bus's policy allows the rule's account; the event keeps its account and source.
+    Without permission the delivery fails (CROSS_ACCOUNT_INGESTION_FAILED in the DLQ)."""
+    sender = random_account()
+    bus_arn, tap, source = custom_bus_with_tap(aws)
+    aws("events").put_permission(EventBusName=bus_arn.split("/")[-1], Action="events:PutEvents",
+                                 Principal=sender, StatementId=uid("allow"))
+    rule_to(aws, {"Arn": bus_arn}, account=sender, source=source)
+    put(aws, source, {"hop": 1}, account=sender)
+    [message] = receive(aws, tap)
+    event = json.loads(message["Body"])
+    assert event["account"] == sender and event["source"] == source and event["detail"] == {"hop": 1}
+
+    closed_arn, closed_tap, closed_source = custom_bus_with_tap(aws)
+    dlq_url, dlq_arn = make_queue(aws, account=sender)
+    rule_to(aws, {"Arn": closed_arn, "DeadLetterConfig": {"Arn": dlq_arn}}, account=sender, source=closed_source)
+    put(aws, closed_source, account=sender)
+    [dead] = receive(aws, dlq_url, account=sender)
+    assert attrs(dead)["ERROR_CODE"] == "CROSS_ACCOUNT_INGESTION_FAILED"
+    assert receive(aws, closed_tap, timeout=0.3) == []
+
+
+# ---- Metrics ------------------------------------------------------------------------------------------------
+
+
+def metric_sum(aws: Callable[..., Any], name: str, rule: str) -> float:
+    """Sum of AWS/Events ``name`` for RuleName ``rule`` over the last 10 minutes."""
+    from datetime import UTC, datetime, timedelta
+
+    now = datetime.now(UTC)
+    points = aws("cloudwatch").get_metric_statistics(
+        Namespace="AWS/Events", MetricName=name, Dimensions=[{"Name": "RuleName", "Value": rule}],
+        StartTime=now - timedelta(minutes=10), EndTime=now + timedelta(minutes=1), Period=60,
+        Statistics=["Sum"])["Datapoints"]
+    return sum(p["Sum"] for p in points)
+
+
+def test_aws_events_metrics(aws: Callable[..., Any]) -> None:
+    """https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-monitoring.html: MatchedEvents,
+    TriggeredRules, Invocations per RuleName; FailedInvocations and InvocationsSentToDlq for a failing target."""
+    url, arn = make_queue(aws)
+    ok_rule, source = rule_to(aws, {"Arn": arn})
+    put(aws, source)
+    put(aws, source)
+    assert len(receive(aws, url, count=2)) == 2
+    wait_for(lambda: metric_sum(aws, "Invocations", ok_rule) >= 2)
+    assert metric_sum(aws, "MatchedEvents", ok_rule) == 2
+    assert metric_sum(aws, "TriggeredRules", ok_rule) == 2
+
+    gone_url, gone_arn = make_queue(aws)
+    dlq_url, dlq_arn = make_queue(aws)
+    aws("sqs").delete_queue(QueueUrl=gone_url)
+    bad_rule, bad_source = rule_to(aws, {"Arn": gone_arn, "DeadLetterConfig": {"Arn": dlq_arn}})
+    put(aws, bad_source)
+    receive(aws, dlq_url)
+    wait_for(lambda: metric_sum(aws, "InvocationsSentToDlq", bad_rule) >= 1)
+    assert metric_sum(aws, "FailedInvocations", bad_rule) == 1

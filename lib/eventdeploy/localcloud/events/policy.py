@@ -46,7 +46,8 @@ def _principal_matches(principal: Any, account_id: str) -> bool:
         value = str(value)
         if value == "*" or value == account_id:
             return True
-        if value.startswith("arn:") and value.split(":")[4:5] == [account_id]:
+        # moto stores PutPermission's Principal "*" as arn:aws:iam::*:root.
+        if value.startswith("arn:") and value.split(":")[4:5] in ([account_id], ["*"]):
             return True
     return False
 
