@@ -80,7 +80,7 @@ def _plural(n: int, word: str) -> str:
 def decide(rule: Rule, slots: list[float], points: dict[float, Point], current: str, now: float) -> Outcome:
     """The alarm's next state from the data points found in the evaluation range ``slots`` (oldest first)."""
     n, m = rule.evaluation_periods, rule.datapoints_to_alarm
-    word, breaches = OPERATORS[rule.comparison]
+    breaches = OPERATORS[rule.comparison][1]
     real = [points[t] for t in slots if t in points]
     filled = 0
     if len(real) >= n:
@@ -95,7 +95,12 @@ def decide(rule: Rule, slots: list[float], points: dict[float, Point], current: 
     if filled and treat == "breaching":
         n_breach += filled
     if filled and treat in ("missing", "ignore") and n_breach < m and not ok:
-        # Nothing real says "fine" and too little says "breaching": AWS cannot decide.
+        # Every real point breaches but fewer than M of them. AWS's table: still ALARM when the newest N periods
+        # are all empty and only older breaching points remain ("X - - - -"), else it cannot decide.
+        recent = set(slots[-n:])
+        if real and treat == "missing" and not any(p.timestamp in recent for p in real):
+            return Outcome("ALARM", _threshold_reason(rule, breaching, n, m, current, "ALARM"),
+                           _reason_data(rule, real[-n:], now))
         if treat == "ignore":
             return Outcome(None)
         missing = len(slots) - len(real)
@@ -112,14 +117,22 @@ def decide(rule: Rule, slots: list[float], points: dict[float, Point], current: 
                   f"{_plural(filled, 'missing datapoint')} {'was' if filled == 1 else 'were'} treated as "
                   f"[{treated}].")
     else:
-        count = len(shown) + (filled if new_state == "ALARM" and treat == "breaching" else 0)
-        listed = ", ".join(f"{float(p.value)!r} ({_fmt_time(p.timestamp)})" for p in reversed(shown))
-        verb = "was" if count == 1 else "were"
-        negation = "" if new_state == "ALARM" else "not "
-        reason = (f"Threshold Crossed: {count} out of the last {n} datapoints [{listed}] {verb} {negation}{word} "
-                  f"the threshold ({float(rule.threshold)!r}) (minimum {_plural(m if new_state == 'ALARM' else 1, 'datapoint')} "
-                  f"for {current} -> {new_state} transition).")
+        extra = filled if new_state == "ALARM" and treat == "breaching" else 0
+        reason = _threshold_reason(rule, shown, n, m, current, new_state, extra)
     return Outcome(new_state, reason, _reason_data(rule, real[-n:] if real else [], now))
+
+
+def _threshold_reason(rule: Rule, shown: list[Point], n: int, m: int, current: str, new_state: str,
+                      extra: int = 0) -> str:
+    """AWS's "Threshold Crossed: k out of the last n datapoints [v (dd/mm/yy HH:MM:SS)] was ..." reason."""
+    word = OPERATORS[rule.comparison][0]
+    count = len(shown) + extra
+    listed = ", ".join(f"{float(p.value)!r} ({_fmt_time(p.timestamp)})" for p in reversed(shown))
+    verb = "was" if count == 1 else "were"
+    negation = "" if new_state == "ALARM" else "not "
+    minimum = _plural(m if new_state == "ALARM" else 1, "datapoint")
+    return (f"Threshold Crossed: {count} out of the last {n} datapoints [{listed}] {verb} {negation}{word} the "
+            f"threshold ({float(rule.threshold)!r}) (minimum {minimum} for {current} -> {new_state} transition).")
 
 
 def _reason_data(rule: Rule, points: list[Point], now: float) -> dict[str, Any]:
