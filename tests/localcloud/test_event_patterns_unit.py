@@ -383,3 +383,33 @@ def test_matching_a_compiled_pattern_takes_microseconds() -> None:
         compiled.matches(event)
     per_match_us = (time.perf_counter() - began) / rounds * 1e6
     assert per_match_us < 100, f"{per_match_us:.1f} µs per match"
+
+
+def test_extension_makes_moto_validate_and_match_like_aws(tmp_path: Any) -> None:
+    """moto's own EventPattern (rules, archives) validates and matches with this engine once the extension is in.
+
+    https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutRule.html,
+    https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-event-patterns-arrays.html
+    """
+    from moto.events.exceptions import InvalidEventPatternException
+    from moto.events.models import EventPattern, EventsBackend
+    from moto.events.responses import EventsHandler
+
+    from eventdeploy.localcloud.ext import event_patterns
+    from eventdeploy.localcloud.extensions import ExtensionContext, Settings
+
+    saved = {(cls, name): cls.__dict__[name] for cls, name in [
+        (EventPattern, "load"), (EventPattern, "matches_event"), (EventsBackend, "test_event_pattern"),
+        (EventsHandler, "test_event_pattern")]}
+    try:
+        event_patterns.install(ExtensionContext(Settings(host="127.0.0.1", port=1, state_dir=tmp_path)))
+        with pytest.raises(InvalidEventPatternException, match="Unrecognized match type Prefix"):
+            EventPattern.load('{"source": [{"Prefix": "aws."}]}')
+        rule_pattern = EventPattern.load('{"detail": {"items": {"sku": ["B"], "gift": [true]}}}')
+        assert rule_pattern.matches_event(envelope({"items": [{"sku": "A"}, {"sku": "B", "gift": True}]}))
+        assert not rule_pattern.matches_event(envelope({"items": [{"sku": "B", "gift": 1}]}))
+        assert not rule_pattern.matches_event(envelope({"items": [{"sku": "B"}, {"gift": True}]}))
+        assert EventPattern.load(None).matches_event(envelope()), "an archive without a pattern takes every event"
+    finally:
+        for (cls, name), original in saved.items():
+            setattr(cls, name, original)
