@@ -149,14 +149,18 @@ class BuildRun:
         source = self.project.get("source") or {}
         kind = source.get("type")
         resolved = self.request.source_version or ""
-        if kind == "S3":
-            resolved = art.download_s3_source(self.account_id, self.region, source.get("location", ""),
-                                              self.request.source_version, self.src_dir) or resolved
-        elif kind == "CODEPIPELINE":
-            for index, data in enumerate(self.request.input_zips):
-                dest = self.src_dir if index == 0 else self.work / f"src{index + 1}"
-                dest.mkdir(parents=True, exist_ok=True)
-                art.unzip_into(data, dest)
+        try:
+            if self.request.input_zips:
+                # CodePipeline hands its input artifacts to the build whatever the project's own source is.
+                for index, data in enumerate(self.request.input_zips):
+                    dest = self.src_dir if index == 0 else self.work / f"src{index + 1}"
+                    dest.mkdir(parents=True, exist_ok=True)
+                    art.unzip_into(data, dest)
+            elif kind == "S3":
+                resolved = art.download_s3_source(self.account_id, self.region, source.get("location", ""),
+                                                  self.request.source_version, self.src_dir) or resolved
+        except art.ArtifactError as exc:
+            raise _PhaseFailed("FAILED", exc.context, str(exc)) from exc
         with REGISTRY.lock:
             self.build["resolvedSourceVersion"] = resolved
         text = self.request.buildspec_override or source.get("buildspec") or ""
