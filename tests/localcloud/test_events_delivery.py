@@ -476,3 +476,42 @@ def test_aws_events_metrics(aws: Callable[..., Any]) -> None:
     receive(aws, dlq_url)
     wait_for(lambda: metric_sum(aws, "InvocationsSentToDlq", bad_rule) >= 1)
     assert metric_sum(aws, "FailedInvocations", bad_rule) == 1
+
+
+# ---- Lambda -------------------------------------------------------------------------------------------------
+
+LAMBDA_SOURCE = '''
+import json, os
+import boto3
+
+def handler(event, context):
+    boto3.client("sqs").send_message(QueueUrl=os.environ["TAP_URL"], MessageBody=json.dumps(event))
+    return {"ok": True}
+'''
+
+
+def test_lambda_target_runs_the_function(aws: Callable[..., Any]) -> None:
+    """https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-targets.html and
+    https://docs.aws.amazon.com/lambda/latest/dg/with-eventbridge.html: EventBridge invokes the function
+    asynchronously with the event; the handler really runs (it forwards what it got to a tap queue)."""
+    import io
+    import zipfile
+
+    url, _ = make_queue(aws)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("index.py", LAMBDA_SOURCE)
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                     "Principal": {"Service": "lambda.amazonaws.com"}}]}
+    role = aws("iam").create_role(RoleName=uid("events-fn"), AssumeRolePolicyDocument=json.dumps(trust))
+    function_arn = aws("lambda").create_function(
+        FunctionName=uid("fn"), Runtime="python3.11", Role=role["Role"]["Arn"],
+        Handler="index.handler", Code={"ZipFile": buffer.getvalue()}, Timeout=30,
+        Environment={"Variables": {"TAP_URL": url}},
+    )["FunctionArn"]
+    _, source = rule_to(aws, {"Arn": function_arn})
+    resp = put(aws, source, {"to": "lambda"})
+    [message] = receive(aws, url, timeout=30)
+    event = json.loads(message["Body"])
+    assert event["id"] == resp["Entries"][0]["EventId"] and event["detail"] == {"to": "lambda"}
+    assert event["account"] == ACCOUNT
