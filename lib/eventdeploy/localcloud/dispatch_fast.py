@@ -4,7 +4,8 @@ moto's ``DomainDispatcherApplication.get_application`` holds one global lock whi
 ``backends.list_of_moto_modules()`` (an ``os.listdir`` plus an ``isdir`` per service folder, twice per request),
 and ``BaseResponse.call_action`` runs ``inspect.getmembers`` over the response class on every call. Both answers
 never change while the server runs, so they are computed once; the lock is then held for microseconds, not
-milliseconds, and eight producers stop queueing behind it.
+milliseconds, and eight producers stop queueing behind it. Looking up an existing account's backends no longer
+takes moto's global backend lock either.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ def install() -> None:
         return
     _patched = True
     import moto.backends as moto_backends
+    import moto.core.base_backend as moto_base_backend
     import moto.core.responses as moto_responses
 
     modules = frozenset(moto_backends.list_of_moto_modules())
@@ -49,3 +51,14 @@ def install() -> None:
         return found
 
     moto_responses.method_names_from_class = method_names_from_class  # type: ignore[assignment]
+
+    backend_dict = moto_base_backend.BackendDict
+    previous_getitem = backend_dict.__getitem__
+
+    def getitem(self: Any, account_id: str) -> Any:
+        # moto takes its global backend lock on every lookup, even for an account that exists; only the first
+        # lookup of an account needs it (after a reset the dict is empty again, so that path still runs).
+        found = dict.get(self, account_id)
+        return found if found is not None else previous_getitem(self, account_id)
+
+    backend_dict.__getitem__ = getitem  # type: ignore[method-assign]

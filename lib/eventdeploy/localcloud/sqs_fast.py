@@ -21,6 +21,8 @@ from __future__ import annotations
 import copy
 import heapq
 import itertools
+import json
+import string
 import threading
 import time
 from collections import deque
@@ -336,6 +338,17 @@ class MessageStore:
 
     # ---- reads -------------------------------------------------------------------------------------------------
 
+    def has_due(self, now: float) -> bool:
+        """Whether a delay, visibility expiry or retention deadline has passed (cheap; no lock needed)."""
+        timers, by_age = self.timers, self.by_age
+        try:
+            if timers and timers[0][0] <= now:
+                return True
+            retention_ms = int(getattr(self.queue, "message_retention_period", 345600)) * 1000.0
+            return bool(by_age) and by_age[0][0] + retention_ms <= now
+        except IndexError:  # emptied by another thread between the two reads
+            return False
+
     def count(self, state: str, now: float | None = None) -> int:
         """How many messages are in ``state`` right now."""
         self.advance(now_ms() if now is None else now)
@@ -429,6 +442,8 @@ def install() -> None:
     if _patched:
         return
     _patched = True
+    from moto.core.utils import camelcase_to_underscores
+    from moto.moto_api._internal import mock_random
     from moto.sqs import models
 
     queue_cls = models.Queue
@@ -449,9 +464,43 @@ def install() -> None:
     def counted(state: str) -> property:
         def getter(self: Any) -> int:
             store = store_of(self)
-            with store.cond:
-                return store.count(state)
+            now = now_ms()
+            if store.has_due(now):
+                with store.cond:
+                    store.advance(now)
+            # A dict read is atomic: the common case takes no lock, so producers never queue behind readers.
+            return store.counts[state]
         return property(getter)
+
+    underscore = {name: camelcase_to_underscores(name)
+                  for name in (*queue_cls.BASE_ATTRIBUTES, *queue_cls.FIFO_ATTRIBUTES, *queue_cls.KMS_ATTRIBUTES)}
+
+    def attributes(self: Any) -> dict[str, Any]:
+        # moto's own property, with the attribute names converted once instead of on every read (every send
+        # reads it three times).
+        result: dict[str, Any] = {name: getattr(self, underscore[name]) for name in queue_cls.BASE_ATTRIBUTES}
+        if self.fifo_queue:
+            for name in queue_cls.FIFO_ATTRIBUTES:
+                result[name] = getattr(self, underscore[name])
+        if self.kms_master_key_id:
+            for name in queue_cls.KMS_ATTRIBUTES:
+                result[name] = getattr(self, underscore[name])
+        if self.policy:
+            result["Policy"] = self.policy
+        if self.redrive_policy:
+            result["RedrivePolicy"] = json.dumps(self.redrive_policy)
+        for key, value in result.items():
+            if isinstance(value, bool):
+                result[key] = str(value).lower()
+        return result
+
+    queue_cls.attributes = property(attributes)
+
+    def generate_receipt_handle() -> str:
+        # Same alphabet and length as moto's, drawn in one call instead of 185.
+        return "".join(mock_random.choices(string.ascii_lowercase, k=185))
+
+    models.generate_receipt_handle = generate_receipt_handle
 
     queue_cls.approximate_number_of_messages = counted(READY)
     queue_cls.approximate_number_of_messages_not_visible = counted(INFLIGHT)
