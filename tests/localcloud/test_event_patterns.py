@@ -255,3 +255,29 @@ def test_rules_deliver_only_matching_events(aws: Callable[..., Any]) -> None:
         events.remove_targets(Rule=name, Ids=["tap"])
         events.delete_rule(Name=name)
         sqs.delete_queue(QueueUrl=queue_url)
+
+
+def test_at_most_30_wildcard_rules_per_bus(aws: Callable[..., Any]) -> None:
+    """Rules containing wildcards: 30 per event bus, not adjustable; other rules and updates are unaffected.
+
+    https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-quota.html
+    """
+    events = aws("events")
+    bus = _name()
+    events.create_event_bus(Name=bus)
+    wildcard = json.dumps({"detail": {"path": [{"wildcard": "*/lib/*"}]}})
+    try:
+        for n in range(30):
+            events.put_rule(Name=f"w{n}", EventBusName=bus, EventPattern=wildcard)
+        with pytest.raises(ClientError) as caught:
+            events.put_rule(Name="w30", EventBusName=bus, EventPattern=wildcard)
+        assert caught.value.response["Error"]["Code"] == "LimitExceededException"
+        assert "30" in caught.value.response["Error"]["Message"]
+        events.put_rule(Name="w0", EventBusName=bus, EventPattern=wildcard.replace("lib", "bin"))
+        events.put_rule(Name="plain", EventBusName=bus, EventPattern='{"source": ["x"]}')
+        events.put_rule(Name="w1", EventBusName=bus, EventPattern='{"source": ["x"]}')
+        events.put_rule(Name="w30", EventBusName=bus, EventPattern=wildcard)
+    finally:
+        for rule in events.list_rules(EventBusName=bus)["Rules"]:
+            events.delete_rule(Name=rule["Name"], EventBusName=bus)
+        events.delete_event_bus(Name=bus)

@@ -83,6 +83,8 @@ class CompiledPattern:
     source: str
     pattern: dict[str, Any]
     branches: tuple[tuple[FieldMatcher, ...], ...] = field(default=(), repr=False)
+    # EventBridge limits how many rules per bus may use wildcard filters (eb-quota.html).
+    uses_wildcards: bool = False
 
     def matches(self, event: dict[str, Any]) -> bool:
         """True if ``event`` (a full EventBridge envelope as a dict) matches."""
@@ -102,9 +104,9 @@ def compile_pattern(text: str) -> CompiledPattern:
         raise InvalidEventPattern("Filter is not an object")
     rules: list[dict[tuple[str, ...], FieldMatcher]] = []
     _parse_object(rules, (), parsed, in_or=False)
-    _check_wildcard_complexity(parsed)
+    wildcards = _check_wildcard_complexity(parsed)
     branches = tuple(tuple(rule.values()) for rule in rules)
-    return CompiledPattern(text, parsed, branches)
+    return CompiledPattern(text, parsed, branches, uses_wildcards=wildcards)
 
 
 def parse_test_event(text: str) -> dict[str, Any]:
@@ -298,12 +300,14 @@ def _wildcard_regex(path: tuple[str, ...], text: str) -> re.Pattern[str]:
     return re.compile("".join(parts), re.DOTALL)
 
 
-def _check_wildcard_complexity(pattern: dict[str, Any]) -> None:
+def _check_wildcard_complexity(pattern: dict[str, Any]) -> bool:
+    """Reject wildcard filters that are too complex; True if the pattern uses any wildcard filter."""
     by_path: dict[tuple[str, ...], set[str]] = {}
     _collect_wildcards(pattern, (), by_path)
     for path, texts in by_path.items():
         if _wildcard_complexity(sorted(texts)) > WILDCARD_COMPLEXITY_LIMIT:
             raise _fail(TOO_COMPLEX, path)
+    return any(by_path.values())
 
 
 def _collect_wildcards(node: dict[str, Any], path: tuple[str, ...], by_path: dict[tuple[str, ...], set[str]]) -> None:

@@ -4,7 +4,8 @@
   validator and rejects with InvalidEventPatternException, as AWS does;
 - ``EventPattern.matches_event`` uses the pattern compiled at load time, so moto's rule matching and archives
   match as AWS does;
-- TestEventPattern answers ``{"Result": true|false}`` and validates both the pattern and the event.
+- TestEventPattern answers ``{"Result": true|false}`` and validates both the pattern and the event;
+- PutRule enforces the quota "Rules containing wildcards: 30 rules per event bus" (eb-quota.html).
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from eventdeploy.localcloud.extensions import ExtensionContext
 # Early, so extensions that wrap the same moto methods later wrap ours (and keep AWS matching underneath).
 ORDER = 20
 _COMPILED = "_eventdeploy_compiled"
+# eb-quota.html: "Rules containing wildcards — 30 rules per event bus. This quota cannot be adjusted."
+MAX_WILDCARD_RULES_PER_BUS = 30
 
 
 def install(ctx: ExtensionContext) -> None:
@@ -50,6 +53,17 @@ def install(ctx: ExtensionContext) -> None:
             setattr(self, _COMPILED, compiled)
         return compiled.matches(event)
 
+    previous_put_rule = EventsBackend.put_rule
+
+    def put_rule(self: Any, name: str, *args: Any, **kwargs: Any) -> Any:
+        event_pattern = kwargs.get("event_pattern", args[2] if len(args) > 2 else None)
+        if event_pattern and _compile_for_moto(event_pattern).uses_wildcards:
+            bus_name = self._normalize_event_bus_arn(kwargs.get("event_bus_arn", args[1] if len(args) > 1 else None))
+            bus = self.event_buses.get(bus_name)
+            if bus is not None:
+                _check_wildcard_quota(bus, name)
+        return previous_put_rule(self, name, *args, **kwargs)
+
     def backend_test_event_pattern(self: Any, event_pattern: str, event: str) -> bool:
         compiled = _compile_for_moto(event_pattern)
         try:
@@ -65,12 +79,14 @@ def install(ctx: ExtensionContext) -> None:
             self._get_param("EventPattern"), self._get_param("Event"))
         return json.dumps({"Result": result}), self.response_headers
 
+    put_rule.__wrapped__ = previous_put_rule  # type: ignore[attr-defined]
     load.__wrapped__ = previous_load  # type: ignore[attr-defined]
     matches_event.__wrapped__ = previous_matches  # type: ignore[attr-defined]
     backend_test_event_pattern.__wrapped__ = EventsBackend.test_event_pattern  # type: ignore[attr-defined]
     handler_test_event_pattern.__wrapped__ = EventsHandler.test_event_pattern  # type: ignore[attr-defined]
     EventPattern.load = classmethod(load)  # type: ignore[method-assign,assignment]
     EventPattern.matches_event = matches_event  # type: ignore[method-assign]
+    EventsBackend.put_rule = put_rule  # type: ignore[method-assign]
     EventsBackend.test_event_pattern = backend_test_event_pattern  # type: ignore[method-assign,assignment]
     EventsHandler.test_event_pattern = handler_test_event_pattern  # type: ignore[method-assign,assignment]
 
@@ -85,3 +101,22 @@ def _compile_for_moto(text: str | None) -> CompiledPattern:
         return compile_pattern(text)
     except InvalidEventPattern as exc:
         raise InvalidEventPatternException(reason=exc.reason) from exc
+
+
+def _check_wildcard_quota(bus: Any, rule_name: str) -> None:
+    """Refuse a new wildcard rule on a bus that already has the maximum number of them (updates are allowed)."""
+    from moto.core.exceptions import JsonRESTError
+
+    others = 0
+    for existing in bus.rules.values():
+        if existing.name == rule_name:
+            continue
+        compiled = getattr(existing.event_pattern, _COMPILED, None)
+        if compiled is not None and compiled.uses_wildcards:
+            others += 1
+    if others >= MAX_WILDCARD_RULES_PER_BUS:
+        raise JsonRESTError(
+            "LimitExceededException",
+            f"The event bus {bus.name} already has {others} rules whose event patterns use wildcard filters; "
+            f"EventBridge allows at most {MAX_WILDCARD_RULES_PER_BUS} per event bus (a quota that cannot be "
+            "raised). Delete one or rewrite it without wildcards.")
