@@ -1,0 +1,378 @@
+"""Stack create/update/delete run resource by resource, asynchronously, failing and rolling back as AWS does.
+
+Follows https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/view-stack-events.html (stack and
+resource status codes) and https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stack-failure-options.html
+(OnFailure ROLLBACK/DO_NOTHING/DELETE, DisableRollback). A create goes CREATE_IN_PROGRESS → CREATE_COMPLETE; if a
+resource fails: resource CREATE_FAILED (with the reason) → stack ROLLBACK_IN_PROGRESS ("The following resource(s)
+failed to create: [X]. Rollback requested by user.") → created resources deleted → ROLLBACK_COMPLETE. An update goes
+UPDATE_IN_PROGRESS → UPDATE_COMPLETE_CLEANUP_IN_PROGRESS → UPDATE_COMPLETE, or on failure
+UPDATE_ROLLBACK_IN_PROGRESS → UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS → UPDATE_ROLLBACK_COMPLETE. A delete goes
+DELETE_IN_PROGRESS → DELETE_COMPLETE (or DELETE_FAILED). The API call returns at once (IN_PROGRESS); the work runs on
+a worker thread, so callers wait with the CloudFormation waiters as on AWS.
+
+How to make a stack fail on purpose with real CloudFormation (deterministic here and on AWS): give it
+``AWS::CloudFormation::WaitConditionHandle`` plus an ``AWS::CloudFormation::WaitCondition`` with ``Timeout: "1"``
+that nothing signals; it fails with "WaitCondition timed out. Received 0 conditions when expecting 1". Another:
+an ``AWS::SQS::Queue`` whose ``MaximumMessageSize`` is below 1024 (AWS and the local cloud reject it).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from eventdeploy.localcloud.service_events import cfn_local_resources as local
+from eventdeploy.localcloud.service_events import cfn_template
+from eventdeploy.localcloud.service_events.cfn_events import resource_event
+
+log = logging.getLogger("eventdeploy.localcloud.service_events")
+
+_worker = threading.local()
+_stack_locks: dict[str, threading.Lock] = {}
+_locks_guard = threading.Lock()
+# How long a custom resource may take to answer (AWS: one hour), in emulated seconds.
+CUSTOM_RESOURCE_TIMEOUT_S = 3600.0
+
+
+def stack_lock(stack: Any) -> threading.Lock:
+    """One lock per stack, so its operations run one after another."""
+    with _locks_guard:
+        return _stack_locks.setdefault(stack.stack_id, threading.Lock())
+
+
+def run_operation(stack: Any, work: Callable[[], None]) -> None:
+    """Run ``work`` on a worker thread (inline when already inside one, e.g. a nested stack)."""
+    def body() -> None:
+        _worker.active = True
+        try:
+            with stack_lock(stack):
+                work()
+        except Exception:  # a bug here must not leave the stack silently IN_PROGRESS without a trace
+            log.exception("stack operation on %s crashed", stack.stack_id)
+        finally:
+            stack.lc_busy = False
+
+    stack.lc_busy = True
+    if getattr(_worker, "active", False):
+        body()
+        return
+    threading.Thread(target=body, name=f"cfn-{stack.name}", daemon=True).start()
+
+
+def failure_reason(exc: BaseException) -> str:
+    """ResourceStatusReason for a resource whose handler raised ``exc``."""
+    if isinstance(exc, local.ResourceFailed):
+        return str(exc)
+    code = getattr(exc, "code", None) or getattr(exc, "error_type", None) or type(exc).__name__
+    message = getattr(exc, "message", None) or getattr(exc, "description", None) or str(exc) or repr(exc)
+    return f'Resource handler returned message: "{message}" (HandlerErrorCode: {code})'
+
+
+def _physical_id(instance: Any) -> str:
+    try:
+        value = getattr(instance, "physical_resource_id", "")
+    except Exception:
+        return ""
+    return value if isinstance(value, str) else ""
+
+
+def _condition_false(resource_map: Any, body: dict[str, Any]) -> bool:
+    condition = body.get("Condition")
+    return bool(condition) and not resource_map.lazy_condition_map[condition]
+
+
+def _wait_until_ready(stack: Any, logical_id: str, instance: Any) -> None:
+    """A custom resource is complete only when its provider answers on the response URL."""
+    import time
+
+    from eventdeploy.localcloud import clock
+
+    deadline = time.monotonic() + clock.scaled(CUSTOM_RESOURCE_TIMEOUT_S)
+    ready = stack_ready_condition(stack)
+    with ready:
+        while not instance.is_created():
+            failed = getattr(instance, "lc_failure", None)
+            if failed is not None:
+                raise local.ResourceFailed(f"Received response status [FAILED] from custom resource. "
+                                           f"Message returned: {failed}")
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise local.ResourceFailed("CloudFormation did not receive a response from your Custom Resource. "
+                                           "Please check your logs for requestId [" + str(instance.request_id) + "].")
+            ready.wait(min(remaining, 1.0))
+
+
+def stack_ready_condition(stack: Any) -> threading.Condition:
+    """Notified when one of the stack's custom resources answered."""
+    with _locks_guard:
+        cond = getattr(stack, "lc_ready", None)
+        if cond is None:
+            cond = stack.lc_ready = threading.Condition()
+        return cond
+
+
+def create_one(stack: Any, logical_id: str, body: dict[str, Any]) -> Any:
+    """Create one resource of ``stack``; raises on failure."""
+    from moto.cloudformation.parsing import NULL_MODELS, clean_json, resource_class_from_type
+
+    resource_map = stack.resource_map
+    resource_type = body["Type"]
+    if resource_type == local.WAIT_HANDLE:
+        instance: Any = local.make_wait_handle(logical_id)
+    elif resource_type == local.WAIT_CONDITION:
+        properties = clean_json(dict(body.get("Properties") or {}), resource_map)
+        instance = local.wait_for_condition(logical_id, properties, stack.stack_id)
+    elif resource_type in local.UNENFORCED_POLICY_TYPES:
+        instance = local.LocalResource(logical_id, resource_type, f"{stack.name}-{logical_id}")
+    elif resource_type not in NULL_MODELS and resource_class_from_type(resource_type) is None:
+        raise local.ResourceFailed(
+            f"Resource type {resource_type} is not emulated by the local cloud (moto has no CloudFormation "
+            f"model for it); remove it from the template or create the resource outside CloudFormation")
+    else:
+        instance = resource_map[logical_id]
+        if instance is None:
+            raise local.ResourceFailed(f"Resource type {resource_type} could not be created by the local cloud")
+        if not instance.is_created():
+            _wait_until_ready(stack, logical_id, instance)
+        if resource_type == "AWS::CloudFormation::Stack" and instance.status != "CREATE_COMPLETE":
+            raise local.ResourceFailed(f"Embedded stack {instance.stack_id} was not successfully created: "
+                                       f"{instance.status_reason or instance.status}")
+        return instance
+    instance.logical_resource_id = logical_id
+    resource_map._parsed_resources[logical_id] = instance
+    return instance
+
+
+def _create_resources(stack: Any, order: list[str], only: set[str] | None = None) -> tuple[list[str], str | None]:
+    """Create resources in order; returns (created logical ids, failed logical id or None)."""
+    resource_map = stack.resource_map
+    created: list[str] = []
+    for logical_id in order:
+        if only is not None and logical_id not in only:
+            continue
+        body = resource_map._resource_json_map[logical_id]
+        if _condition_false(resource_map, body):
+            continue
+        resource_type = body["Type"]
+        resource_event(stack, logical_id, "", resource_type, "CREATE_IN_PROGRESS")
+        try:
+            instance = create_one(stack, logical_id, body)
+        except Exception as exc:
+            resource_event(stack, logical_id, "", resource_type, "CREATE_FAILED", failure_reason(exc))
+            return created, logical_id
+        physical = _physical_id(instance)
+        resource_event(stack, logical_id, physical, resource_type, "CREATE_IN_PROGRESS",
+                       "Resource creation Initiated")
+        resource_event(stack, logical_id, physical, resource_type, "CREATE_COMPLETE")
+        created.append(logical_id)
+    return created, None
+
+
+def _delete_resources(stack: Any, logical_ids: list[str], json_map: dict[str, Any]) -> list[str]:
+    """Delete resources in reverse creation order; returns the logical ids that failed to delete."""
+    resource_map = stack.resource_map
+    failed: list[str] = []
+    for logical_id in reversed(logical_ids):
+        body = json_map.get(logical_id) or {}
+        resource_type = body.get("Type", "")
+        instance = resource_map._parsed_resources.get(logical_id)
+        physical = _physical_id(instance)
+        if body.get("DeletionPolicy") == "Retain":
+            resource_event(stack, logical_id, physical, resource_type, "DELETE_SKIPPED")
+            resource_map._parsed_resources.pop(logical_id, None)
+            continue
+        resource_event(stack, logical_id, physical, resource_type, "DELETE_IN_PROGRESS")
+        try:
+            if instance is not None and not isinstance(instance, str):
+                resource_map._delete_resource(instance, body)
+        except Exception as exc:
+            resource_event(stack, logical_id, physical, resource_type, "DELETE_FAILED", failure_reason(exc))
+            failed.append(logical_id)
+            continue
+        resource_map._parsed_resources.pop(logical_id, None)
+        resource_event(stack, logical_id, physical, resource_type, "DELETE_COMPLETE")
+    return failed
+
+
+def existing_resources(stack: Any) -> list[str]:
+    """Logical ids of the stack's resources that exist now, in creation order."""
+    resource_map = stack.resource_map
+    try:
+        order = cfn_template.creation_order({"Resources": resource_map._resource_json_map,
+                                             "Parameters": resource_map._template.get("Parameters")})
+    except cfn_template.TemplateError:
+        order = list(resource_map._resource_json_map)
+    return [lid for lid in order if lid in resource_map._parsed_resources]
+
+
+def _register_exports(backend: Any, stack: Any) -> None:
+    stack.lc_reveal = True
+    try:
+        backend._validate_export_uniqueness(stack)
+        for export in stack.exports:
+            backend.exports[export.name] = export
+    finally:
+        stack.lc_reveal = False
+
+
+def create(backend: Any, stack: Any, order: list[str], on_failure: str) -> None:
+    """The body of CreateStack after the API call returned."""
+    resource_map = stack.resource_map
+    template = stack.template_dict
+    resource_map._template = template
+    resource_map._resource_json_map = template["Resources"]
+    resource_map.tags.update({"aws:cloudformation:stack-name": stack.name,
+                              "aws:cloudformation:stack-id": stack.stack_id})
+    created, failed = _create_resources(stack, order)
+    if failed is None:
+        try:
+            _register_exports(backend, stack)
+        except Exception as exc:
+            stack._add_stack_event("CREATE_FAILED", failure_reason(exc))
+            return
+        stack._add_stack_event("CREATE_COMPLETE")
+        return
+    reason = f"The following resource(s) failed to create: [{failed}]. "
+    if on_failure == "DO_NOTHING":
+        stack._add_stack_event("CREATE_FAILED", reason)
+        return
+    stack._add_stack_event("ROLLBACK_IN_PROGRESS", reason + "Rollback requested by user.")
+    undeleted = _delete_resources(stack, [*created, failed], resource_map._resource_json_map)
+    if undeleted:
+        stack._add_stack_event("ROLLBACK_FAILED", f"The following resource(s) failed to delete: "
+                                                  f"[{', '.join(undeleted)}]. ")
+        return
+    stack._add_stack_event("ROLLBACK_COMPLETE")
+    if on_failure == "DELETE":
+        delete(backend, stack)
+
+
+def update(backend: Any, stack: Any, template: str, parameters: dict[str, Any] | None,
+           role_arn: str | None, tags: dict[str, str] | None, disable_rollback: bool) -> None:
+    """The body of UpdateStack after UPDATE_IN_PROGRESS was recorded."""
+    from moto.cloudformation.parsing import OutputMap, parse_and_update_resource
+
+    resource_map = stack.resource_map
+    old = {
+        "template": resource_map._template, "json_map": resource_map._resource_json_map,
+        "input_parameters": resource_map.input_parameters,
+    }
+    new_dict = stack.parse_template(template)
+    try:
+        order = cfn_template.validate(new_dict)
+        diff = resource_map.build_resource_diff(new_dict, parameters)
+    except Exception as exc:
+        stack._add_stack_event("UPDATE_ROLLBACK_IN_PROGRESS", failure_reason(exc))
+        stack._add_stack_event("UPDATE_ROLLBACK_COMPLETE")
+        return
+
+    def load(template_dict: dict[str, Any], input_parameters: dict[str, Any]) -> None:
+        resource_map._template = template_dict
+        resource_map.input_parameters = input_parameters
+        resource_map.load_mapping()
+        resource_map.load_parameters()
+        resource_map.load_conditions()
+        resource_map._resource_json_map = template_dict["Resources"]
+
+    load(new_dict, parameters if parameters else old["input_parameters"])
+    added: list[str] = []
+    modified: dict[str, Any] = {}
+    failed: str | None = None
+    failed_verb = "update"
+    for logical_id in order:
+        body = new_dict["Resources"][logical_id]
+        if logical_id in diff["Add"]:
+            created, failed = _create_resources(stack, order, only={logical_id})
+            added.extend(created)
+            if failed:
+                added.append(failed)
+                failed_verb = "create"
+                break
+        elif logical_id in diff["Modify"]:
+            previous = resource_map._parsed_resources.get(logical_id)
+            resource_event(stack, logical_id, _physical_id(previous), body["Type"], "UPDATE_IN_PROGRESS")
+            try:
+                changed = parse_and_update_resource(logical_id, body, resource_map, stack.account_id,
+                                                    stack.region_name)
+            except Exception as exc:
+                resource_event(stack, logical_id, _physical_id(previous), body["Type"], "UPDATE_FAILED",
+                               failure_reason(exc))
+                failed = logical_id
+                break
+            modified[logical_id] = previous
+            if changed is not None:
+                resource_map._parsed_resources[logical_id] = changed
+            resource_event(stack, logical_id, _physical_id(changed or previous), body["Type"], "UPDATE_COMPLETE")
+    if failed is None:
+        stack._add_stack_event("UPDATE_COMPLETE_CLEANUP_IN_PROGRESS")
+        _delete_resources(stack, [lid for lid in existing_order(old["json_map"], old["template"])
+                                  if lid in diff["Remove"] and lid in resource_map._parsed_resources],
+                          old["json_map"])
+        stack.template = template
+        stack.template_dict = new_dict
+        stack.output_map = OutputMap(resource_map, new_dict, stack.stack_id)
+        stack.role_arn = role_arn
+        if parameters:
+            stack.parameters = parameters
+        if tags is not None:
+            stack.tags = tags
+        stack._add_stack_event("UPDATE_COMPLETE")
+        return
+    reason = f"The following resource(s) failed to {failed_verb}: [{failed}]. "
+    if disable_rollback:
+        stack._add_stack_event("UPDATE_FAILED", reason)
+        return
+    stack._add_stack_event("UPDATE_ROLLBACK_IN_PROGRESS", reason)
+    load(old["template"], old["input_parameters"])
+    for logical_id, previous in reversed(list(modified.items())):
+        body = old["json_map"][logical_id]
+        resource_event(stack, logical_id, _physical_id(resource_map._parsed_resources.get(logical_id)),
+                       body["Type"], "UPDATE_IN_PROGRESS")
+        try:
+            restored = parse_and_update_resource(logical_id, body, resource_map, stack.account_id,
+                                                 stack.region_name)
+        except Exception as exc:
+            resource_event(stack, logical_id, _physical_id(previous), body["Type"], "UPDATE_FAILED",
+                           failure_reason(exc))
+            stack._add_stack_event("UPDATE_ROLLBACK_FAILED", f"The following resource(s) failed to update: "
+                                                             f"[{logical_id}]. ")
+            return
+        if restored is not None:
+            resource_map._parsed_resources[logical_id] = restored
+        resource_event(stack, logical_id, _physical_id(restored or previous), body["Type"], "UPDATE_COMPLETE")
+    stack._add_stack_event("UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS")
+    _delete_resources(stack, added, new_dict["Resources"])
+    stack.output_map = OutputMap(resource_map, old["template"], stack.stack_id)
+    stack._add_stack_event("UPDATE_ROLLBACK_COMPLETE")
+
+
+def existing_order(json_map: dict[str, Any], template: dict[str, Any]) -> list[str]:
+    """Creation order of a resources section, falling back to template order if it cannot be computed."""
+    try:
+        return cfn_template.creation_order({"Resources": json_map, "Parameters": template.get("Parameters")})
+    except cfn_template.TemplateError:
+        return list(json_map)
+
+
+def delete(backend: Any, stack: Any) -> None:
+    """The body of DeleteStack: delete every existing resource, then move the stack to the deleted ones."""
+    stack._add_stack_event("DELETE_IN_PROGRESS", "User Initiated")
+    failed = _delete_resources(stack, existing_resources(stack), stack.resource_map._resource_json_map)
+    if failed:
+        stack._add_stack_event("DELETE_FAILED", f"The following resource(s) failed to delete: "
+                                                f"[{', '.join(failed)}]. ")
+        return
+    stack._add_stack_event("DELETE_COMPLETE")
+    export_names = [name for name, export in backend.exports.items() if export.exporting_stack_id == stack.stack_id]
+    for name in export_names:
+        backend.exports.pop(name, None)
+    backend.stacks.pop(stack.stack_id, None)
+    backend.deleted_stacks[stack.stack_id] = stack
+
+
+def reset() -> None:
+    """Forget per-stack locks (the stacks are gone)."""
+    with _locks_guard:
+        _stack_locks.clear()

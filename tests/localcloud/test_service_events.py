@@ -1,0 +1,376 @@
+"""Conformance: ECR, CloudFormation and AWS Config service events on the default bus, observed on an SQS tap.
+
+Each test runs in an account of its own, so its tap sees only its own service events.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+REGION = "us-east-1"
+ENVELOPE_KEYS = {"version", "id", "detail-type", "source", "account", "time", "region", "resources", "detail"}
+
+
+def new_account() -> str:
+    """A fresh 12-digit account id: its default bus carries only this test's events."""
+    return str(random.randint(10**11, 10**12 - 1))
+
+
+class Tap:
+    """An SQS queue receiving every event of ``source`` from the account's default bus."""
+
+    def __init__(self, aws: Callable[..., Any], account: str, source: str) -> None:
+        self.sqs = aws("sqs", account_id=account)
+        events = aws("events", account_id=account)
+        name = f"tap-{uuid.uuid4().hex[:12]}"
+        self.url = self.sqs.create_queue(QueueName=name)["QueueUrl"]
+        arn = self.sqs.get_queue_attributes(QueueUrl=self.url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        events.put_rule(Name=name, EventPattern=json.dumps({"source": [source]}))
+        events.put_targets(Rule=name, Targets=[{"Id": "tap", "Arn": arn}])
+        self.seen: list[dict[str, Any]] = []
+
+    def wait_for(self, done: Callable[[list[dict[str, Any]]], bool], timeout: float = 15.0) -> list[dict[str, Any]]:
+        """Receive until ``done(events so far)`` holds; fail with what arrived when the deadline passes."""
+        deadline = time.monotonic() + timeout
+        while not done(self.seen):
+            if time.monotonic() > deadline:
+                pytest.fail(f"tap did not get the expected events in {timeout}s; got: "
+                            f"{json.dumps(self.seen, indent=1)[:4000]}")
+            got = self.sqs.receive_message(QueueUrl=self.url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
+            for message in got.get("Messages", []):
+                self.seen.append(json.loads(message["Body"]))
+                self.sqs.delete_message(QueueUrl=self.url, ReceiptHandle=message["ReceiptHandle"])
+        return self.seen
+
+    def settle(self, seconds: float = 1.0) -> list[dict[str, Any]]:
+        """Everything that arrives within ``seconds`` more (to show that no further event came)."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            got = self.sqs.receive_message(QueueUrl=self.url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
+            for message in got.get("Messages", []):
+                self.seen.append(json.loads(message["Body"]))
+                self.sqs.delete_message(QueueUrl=self.url, ReceiptHandle=message["ReceiptHandle"])
+        return self.seen
+
+
+def check_envelope(event: dict[str, Any], account: str, source: str, detail_type: str) -> None:
+    """The envelope fields every EventBridge event has, with this service's values."""
+    assert set(event) == ENVELOPE_KEYS, event
+    assert event["version"] == "0"
+    assert event["source"] == source
+    assert event["detail-type"] == detail_type
+    assert event["account"] == account
+    assert event["region"] == REGION
+    uuid.UUID(event["id"])
+    time.strptime(event["time"], "%Y-%m-%dT%H:%M:%SZ")
+
+
+def manifest() -> str:
+    """A Docker image manifest with a layer of its own (ECR's digest follows the layers)."""
+    return json.dumps({
+    "schemaVersion": 2,
+    "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+    "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 7023,
+               "digest": "sha256:" + "a" * 64},
+    "layers": [{"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip", "size": 32654,
+                "digest": "sha256:" + uuid.uuid4().hex * 2}],
+    })
+
+
+def test_ecr_push_and_delete_emit_image_action_events(aws: Callable[..., Any]) -> None:
+    """ECR Image Action PUSH on PutImage and DELETE on BatchDeleteImage, as in
+    https://docs.aws.amazon.com/AmazonECR/latest/userguide/ecr-eventbridge.html (resources is [] in every sample)."""
+    account = new_account()
+    tap = Tap(aws, account, "aws.ecr")
+    ecr = aws("ecr", account_id=account)
+    repo = f"app-{uuid.uuid4().hex[:8]}"
+    ecr.create_repository(repositoryName=repo)
+    digest = ecr.put_image(repositoryName=repo, imageManifest=manifest(), imageTag="v1")["image"]["imageId"][
+        "imageDigest"]
+    pushed = tap.wait_for(lambda seen: len(seen) >= 1)[0]
+    check_envelope(pushed, account, "aws.ecr", "ECR Image Action")
+    assert pushed["resources"] == []
+    assert pushed["detail"] == {"result": "SUCCESS", "repository-name": repo, "image-digest": digest,
+                                "action-type": "PUSH", "image-tag": "v1"}
+
+    ecr.batch_delete_image(repositoryName=repo, imageIds=[{"imageTag": "v1"}])
+    deleted = tap.wait_for(lambda seen: len(seen) >= 2)[1]
+    check_envelope(deleted, account, "aws.ecr", "ECR Image Action")
+    assert deleted["detail"] == {"result": "SUCCESS", "repository-name": repo, "image-digest": digest,
+                                 "action-type": "DELETE", "image-tag": "v1"}
+
+
+def test_ecr_rejected_push_emits_nothing(aws: Callable[..., Any]) -> None:
+    """A push refused for tag immutability is an API error and, as AWS documents no event for it
+    (https://docs.aws.amazon.com/AmazonECR/latest/userguide/ecr-eventbridge.html), emits none."""
+    account = new_account()
+    tap = Tap(aws, account, "aws.ecr")
+    ecr = aws("ecr", account_id=account)
+    repo = f"app-{uuid.uuid4().hex[:8]}"
+    ecr.create_repository(repositoryName=repo, imageTagMutability="IMMUTABLE")
+    ecr.put_image(repositoryName=repo, imageManifest=manifest(), imageTag="v1")
+    with pytest.raises(ecr.exceptions.ImageTagAlreadyExistsException):
+        ecr.put_image(repositoryName=repo, imageManifest=manifest(), imageTag="v1")
+    seen = tap.wait_for(lambda seen: len(seen) >= 1)
+    assert [e["detail"]["action-type"] for e in tap.settle(1.5)] == ["PUSH"]
+    assert seen[0]["detail"]["result"] == "SUCCESS"
+
+
+def stack_template(resources: dict[str, Any], outputs: dict[str, Any] | None = None) -> str:
+    """A JSON CloudFormation template with these resources."""
+    body: dict[str, Any] = {"AWSTemplateFormatVersion": "2010-09-09", "Resources": resources}
+    if outputs:
+        body["Outputs"] = outputs
+    return json.dumps(body)
+
+
+def stack_history(cfn: Any, stack_id: str) -> list[tuple[str, str, str]]:
+    """(logical id, status, reason) of every stack event, oldest first."""
+    events = cfn.describe_stack_events(StackName=stack_id)["StackEvents"]
+    return [(e["LogicalResourceId"], e["ResourceStatus"], e.get("ResourceStatusReason", ""))
+            for e in reversed(events)]
+
+
+def cfn_changes(events: list[dict[str, Any]], stack_id: str) -> list[tuple[str, str, str]]:
+    """(logical id or '' for the stack, status, reason) of the tap's CloudFormation events for one stack."""
+    found = []
+    for event in events:
+        detail = event["detail"]
+        if detail["stack-id"] != stack_id:
+            continue
+        logical = detail.get("logical-resource-id", "")
+        found.append((logical, detail["status-details"]["status"], detail["status-details"]["status-reason"]))
+    return found
+
+
+def wait_stack(cfn: Any, stack_id: str, done: set[str], timeout: float = 20.0) -> dict[str, Any]:
+    """Describe the stack until its status is one of ``done``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        stack = cfn.describe_stacks(StackName=stack_id)["Stacks"][0]
+        if stack["StackStatus"] in done:
+            return stack
+        if time.monotonic() > deadline:
+            pytest.fail(f"stack stayed {stack['StackStatus']} for {timeout}s")
+        time.sleep(0.05)
+
+
+def test_stack_create_update_delete_emit_every_status(aws: Callable[..., Any]) -> None:
+    """Stack and resource status changes through create, update and delete, as in
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/event-detail-stack-status-change.html and
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/event-detail-resource-status-change.html."""
+    account = new_account()
+    tap = Tap(aws, account, "aws.cloudformation")
+    cfn = aws("cloudformation", account_id=account)
+    name = f"ok-{uuid.uuid4().hex[:8]}"
+    template = stack_template(
+        {"Queue": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": f"{name}-q"}},
+         "Topic": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": {"Fn::Sub": "${Queue.QueueName}-t"}}}},
+        {"QueueUrl": {"Value": {"Ref": "Queue"}}})
+    stack_id = cfn.create_stack(StackName=name, TemplateBody=template, ClientRequestToken="tok-create")["StackId"]
+    cfn.get_waiter("stack_create_complete").wait(StackName=name, WaiterConfig={"Delay": 0.2, "MaxAttempts": 150})
+    described = cfn.describe_stacks(StackName=name)["Stacks"][0]
+    assert described["StackStatus"] == "CREATE_COMPLETE"
+    assert described["Outputs"][0]["OutputValue"].endswith(f"/{name}-q")
+    expected_create = [
+        (name, "CREATE_IN_PROGRESS", "User Initiated"),
+        ("Queue", "CREATE_IN_PROGRESS", ""),
+        ("Queue", "CREATE_IN_PROGRESS", "Resource creation Initiated"),
+        ("Queue", "CREATE_COMPLETE", ""),
+        ("Topic", "CREATE_IN_PROGRESS", ""),
+        ("Topic", "CREATE_IN_PROGRESS", "Resource creation Initiated"),
+        ("Topic", "CREATE_COMPLETE", ""),
+        (name, "CREATE_COMPLETE", ""),
+    ]
+    assert stack_history(cfn, stack_id) == expected_create
+    seen = tap.wait_for(lambda s: len(cfn_changes(s, stack_id)) >= len(expected_create))
+    as_events = [(lid or name, status, reason) for lid, status, reason in cfn_changes(seen, stack_id)]
+    assert sorted(as_events) == sorted(expected_create)
+    stack_event = next(e for e in seen if e["detail-type"] == "CloudFormation Stack Status Change")
+    check_envelope(stack_event, account, "aws.cloudformation", "CloudFormation Stack Status Change")
+    assert stack_event["resources"] == [stack_id]
+    assert set(stack_event["detail"]) == {"stack-id", "status-details", "client-request-token"}
+    assert stack_event["detail"]["client-request-token"] == "tok-create"
+    queue_done = next(e for e in seen if e["detail"].get("logical-resource-id") == "Queue"
+                      and e["detail"]["status-details"]["status"] == "CREATE_COMPLETE")
+    check_envelope(queue_done, account, "aws.cloudformation", "CloudFormation Resource Status Change")
+    assert queue_done["resources"] == [stack_id]
+    assert queue_done["detail"]["resource-type"] == "AWS::SQS::Queue"
+    assert queue_done["detail"]["physical-resource-id"].endswith(f"/{name}-q")
+    assert set(queue_done["detail"]) == {"stack-id", "logical-resource-id", "physical-resource-id",
+                                         "status-details", "resource-type", "client-request-token"}
+
+    updated = stack_template(
+        {"Queue": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": f"{name}-q"}},
+         "Extra": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": f"{name}-extra"}}})
+    cfn.update_stack(StackName=name, TemplateBody=updated)
+    cfn.get_waiter("stack_update_complete").wait(StackName=name, WaiterConfig={"Delay": 0.2, "MaxAttempts": 150})
+    statuses = [s for lid, s, _ in stack_history(cfn, stack_id) if lid == name]
+    assert statuses[-3:] == ["UPDATE_IN_PROGRESS", "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", "UPDATE_COMPLETE"]
+    topic_events = [s for lid, s, _ in stack_history(cfn, stack_id) if lid == "Topic"]
+    assert topic_events[-2:] == ["DELETE_IN_PROGRESS", "DELETE_COMPLETE"]
+    assert cfn.list_stack_resources(StackName=name)["StackResourceSummaries"]
+    assert {r["LogicalResourceId"] for r in cfn.describe_stack_resources(StackName=name)["StackResources"]} == {
+        "Queue", "Extra"}
+
+    cfn.delete_stack(StackName=name)
+    cfn.get_waiter("stack_delete_complete").wait(StackName=stack_id, WaiterConfig={"Delay": 0.2, "MaxAttempts": 150})
+    assert [s for lid, s, _ in stack_history(cfn, stack_id) if lid == name][-2:] == [
+        "DELETE_IN_PROGRESS", "DELETE_COMPLETE"]
+    sqs = aws("sqs", account_id=account)
+    assert not [u for u in sqs.list_queues().get("QueueUrls", []) if name in u]
+    tap.wait_for(lambda s: ("", "DELETE_COMPLETE", "") in cfn_changes(s, stack_id))
+
+
+def test_stack_create_failure_rolls_back_with_reasons(aws: Callable[..., Any]) -> None:
+    """A resource CloudFormation cannot create fails the stack: CREATE_FAILED → ROLLBACK_IN_PROGRESS →
+    ROLLBACK_COMPLETE (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stack-failure-options.html)."""
+    account = new_account()
+    tap = Tap(aws, account, "aws.cloudformation")
+    cfn = aws("cloudformation", account_id=account)
+    name = f"bad-{uuid.uuid4().hex[:8]}"
+    template = stack_template({
+        "Good": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": f"{name}-good"}},
+        "Bad": {"Type": "AWS::SQS::Queue", "DependsOn": "Good",
+                "Properties": {"QueueName": f"{name}-bad", "MaximumMessageSize": 100}},
+    })
+    stack_id = cfn.create_stack(StackName=name, TemplateBody=template)["StackId"]
+    with pytest.raises(Exception, match="ROLLBACK_COMPLETE|terminal failure"):
+        cfn.get_waiter("stack_create_complete").wait(StackName=name, WaiterConfig={"Delay": 0.2, "MaxAttempts": 150})
+    described = cfn.describe_stacks(StackName=stack_id)["Stacks"][0]
+    assert described["StackStatus"] == "ROLLBACK_COMPLETE"
+    reason = "The following resource(s) failed to create: [Bad]. Rollback requested by user."
+    assert described["StackStatusReason"] == reason
+    history = stack_history(cfn, stack_id)
+    failed = [h for h in history if h[1] == "CREATE_FAILED"]
+    assert len(failed) == 1 and failed[0][0] == "Bad" and "MaximumMessageSize" in failed[0][2]
+    after_failure = [(lid, status) for lid, status, _ in history[history.index(failed[0]):]]
+    assert after_failure == [("Bad", "CREATE_FAILED"), (name, "ROLLBACK_IN_PROGRESS"),
+                             ("Bad", "DELETE_IN_PROGRESS"), ("Bad", "DELETE_COMPLETE"),
+                             ("Good", "DELETE_IN_PROGRESS"), ("Good", "DELETE_COMPLETE"),
+                             (name, "ROLLBACK_COMPLETE")]
+    assert (name, "ROLLBACK_IN_PROGRESS", reason) in history
+    sqs = aws("sqs", account_id=account)
+    assert not [u for u in sqs.list_queues().get("QueueUrls", []) if name in u]
+    seen = tap.wait_for(lambda s: ("", "ROLLBACK_COMPLETE", "") in cfn_changes(s, stack_id))
+    changes = cfn_changes(seen, stack_id)
+    assert ("", "ROLLBACK_IN_PROGRESS", reason) in changes
+    assert ("Bad", "CREATE_FAILED", failed[0][2]) in changes
+    with pytest.raises(cfn.exceptions.ClientError, match="ROLLBACK_COMPLETE state and can not be updated"):
+        cfn.update_stack(StackName=name, TemplateBody=template.replace("-good", "-good2"))
+
+
+def test_wait_condition_timeout_with_on_failure_do_nothing(aws: Callable[..., Any]) -> None:
+    """The documented way to fail a stack on purpose: an unsignalled WaitCondition with Timeout 1
+    (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-cloudformation-waitcondition.html);
+    OnFailure DO_NOTHING leaves it CREATE_FAILED."""
+    account = new_account()
+    cfn = aws("cloudformation", account_id=account)
+    name = f"wait-{uuid.uuid4().hex[:8]}"
+    template = stack_template({
+        "Handle": {"Type": "AWS::CloudFormation::WaitConditionHandle"},
+        "Wait": {"Type": "AWS::CloudFormation::WaitCondition",
+                 "Properties": {"Handle": {"Ref": "Handle"}, "Timeout": "1", "Count": "1"}},
+    })
+    stack_id = cfn.create_stack(StackName=name, TemplateBody=template, OnFailure="DO_NOTHING")["StackId"]
+    described = wait_stack(cfn, stack_id, {"CREATE_FAILED", "CREATE_COMPLETE", "ROLLBACK_COMPLETE"})
+    assert described["StackStatus"] == "CREATE_FAILED"
+    assert described["StackStatusReason"] == "The following resource(s) failed to create: [Wait]. "
+    assert described["DisableRollback"] is True
+    wait_failed = [h for h in stack_history(cfn, stack_id) if h[0] == "Wait" and h[1] == "CREATE_FAILED"]
+    assert wait_failed == [("Wait", "CREATE_FAILED",
+                            "WaitCondition timed out. Received 0 conditions when expecting 1")]
+    handle = next(r for r in cfn.describe_stack_resources(StackName=stack_id)["StackResources"]
+                  if r["LogicalResourceId"] == "Handle")
+    assert handle["ResourceStatus"] == "CREATE_COMPLETE"
+
+
+def test_wait_condition_signalled_on_its_handle_url_completes(aws: Callable[..., Any]) -> None:
+    """A SUCCESS signal PUT to the handle's URL completes the WaitCondition and its Data is readable
+    (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-cfn-waitcondition.html)."""
+    import urllib.request
+
+    account = new_account()
+    cfn = aws("cloudformation", account_id=account)
+    name = f"sig-{uuid.uuid4().hex[:8]}"
+    template = stack_template(
+        {"Handle": {"Type": "AWS::CloudFormation::WaitConditionHandle"},
+         "Wait": {"Type": "AWS::CloudFormation::WaitCondition",
+                  "Properties": {"Handle": {"Ref": "Handle"}, "Timeout": "600"}}},
+        {"Data": {"Value": {"Fn::GetAtt": ["Wait", "Data"]}}})
+    stack_id = cfn.create_stack(StackName=name, TemplateBody=template)["StackId"]
+    deadline = time.monotonic() + 10
+    url = ""
+    while not url:
+        for resource in cfn.describe_stack_resources(StackName=stack_id)["StackResources"]:
+            if resource["LogicalResourceId"] == "Handle":
+                url = resource["PhysicalResourceId"]
+        assert time.monotonic() < deadline, "the handle was never created"
+        time.sleep(0.05)
+    assert cfn.describe_stacks(StackName=stack_id)["Stacks"][0]["StackStatus"] == "CREATE_IN_PROGRESS"
+    signal = json.dumps({"Status": "SUCCESS", "UniqueId": "one", "Data": "ready", "Reason": "done"}).encode()
+    urllib.request.urlopen(urllib.request.Request(url, data=signal, method="PUT"), timeout=10).read()
+    cfn.get_waiter("stack_create_complete").wait(StackName=stack_id, WaiterConfig={"Delay": 0.2, "MaxAttempts": 100})
+    outputs = cfn.describe_stacks(StackName=stack_id)["Stacks"][0]["Outputs"]
+    assert json.loads(outputs[0]["OutputValue"]) == {"one": "ready"}
+
+
+def test_stack_update_failure_rolls_back(aws: Callable[..., Any]) -> None:
+    """A failed update: UPDATE_IN_PROGRESS → UPDATE_ROLLBACK_IN_PROGRESS → UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS
+    → UPDATE_ROLLBACK_COMPLETE, new resources removed, old ones kept
+    (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/view-stack-events.html)."""
+    account = new_account()
+    tap = Tap(aws, account, "aws.cloudformation")
+    cfn = aws("cloudformation", account_id=account)
+    name = f"upd-{uuid.uuid4().hex[:8]}"
+    original = stack_template({"Keep": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": f"{name}-keep"}}})
+    stack_id = cfn.create_stack(StackName=name, TemplateBody=original)["StackId"]
+    cfn.get_waiter("stack_create_complete").wait(StackName=name, WaiterConfig={"Delay": 0.2, "MaxAttempts": 150})
+    broken = stack_template({
+        "Keep": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": f"{name}-keep"}},
+        "Added": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": f"{name}-added"}},
+        "Broken": {"Type": "AWS::SQS::Queue", "DependsOn": "Added",
+                   "Properties": {"QueueName": f"{name}-broken", "MaximumMessageSize": 5}},
+    })
+    cfn.update_stack(StackName=name, TemplateBody=broken)
+    with pytest.raises(Exception, match="UPDATE_ROLLBACK_COMPLETE|terminal failure"):
+        cfn.get_waiter("stack_update_complete").wait(StackName=name, WaiterConfig={"Delay": 0.2, "MaxAttempts": 150})
+    described = cfn.describe_stacks(StackName=stack_id)["Stacks"][0]
+    assert described["StackStatus"] == "UPDATE_ROLLBACK_COMPLETE"
+    reason = "The following resource(s) failed to create: [Broken]. "
+    stack_statuses = [(s, r) for lid, s, r in stack_history(cfn, stack_id) if lid == name]
+    assert stack_statuses[-4:] == [("UPDATE_IN_PROGRESS", "User Initiated"), ("UPDATE_ROLLBACK_IN_PROGRESS", reason),
+                                   ("UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS", ""),
+                                   ("UPDATE_ROLLBACK_COMPLETE", "")]
+    sqs = aws("sqs", account_id=account)
+    queues = [u.rsplit("/", 1)[1] for u in sqs.list_queues().get("QueueUrls", []) if name in u]
+    assert queues == [f"{name}-keep"]
+    assert cfn.get_template(StackName=stack_id)["TemplateBody"] in (original, json.loads(original))
+    seen = tap.wait_for(lambda s: ("", "UPDATE_ROLLBACK_COMPLETE", "") in cfn_changes(s, stack_id))
+    assert ("", "UPDATE_ROLLBACK_IN_PROGRESS", reason) in cfn_changes(seen, stack_id)
+
+
+@pytest.mark.parametrize(("resources", "message"), [
+    ({"X": {"Type": "AWS::Nope"}}, "Unrecognized resource types: [AWS::Nope]"),
+    ({"X": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": {"Ref": "Missing"}}}},
+     "Unresolved resource dependencies [Missing]"),
+    ({"A": {"Type": "AWS::SQS::Queue", "DependsOn": "B"}, "B": {"Type": "AWS::SQS::Queue", "DependsOn": "A"}},
+     "Circular dependency between resources: [A, B]"),
+])
+def test_template_errors_are_rejected_before_any_stack_exists(
+    aws: Callable[..., Any], resources: dict[str, Any], message: str,
+) -> None:
+    """Template errors are answered as ValidationError by CreateStack itself
+    (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/troubleshooting.html)."""
+    cfn = aws("cloudformation", account_id=new_account())
+    name = f"tpl-{uuid.uuid4().hex[:8]}"
+    with pytest.raises(cfn.exceptions.ClientError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        cfn.create_stack(StackName=name, TemplateBody=stack_template(resources))
+    assert not [s for s in cfn.list_stacks()["StackSummaries"] if s["StackName"] == name]
