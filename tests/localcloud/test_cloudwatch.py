@@ -329,3 +329,50 @@ def test_alarm_validation(aws: Aws) -> None:
     with pytest.raises(cw.exceptions.ClientError) as err:
         cw.put_metric_alarm(**base, Period=60, EvaluationPeriods=2, DatapointsToAlarm=3)
     assert "DatapointsToAlarm" in str(err.value)
+
+
+def test_put_metric_data_limits_and_recently_active(aws: Aws) -> None:
+    """PutMetricData refuses timestamps older than two weeks and non-finite values; RecentlyActive=PT3H filters.
+
+    https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricData.html
+    https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_ListMetrics.html
+    """
+    cw = aws("cloudwatch")
+    ns = _ns()
+    with pytest.raises(cw.exceptions.ClientError) as err:
+        cw.put_metric_data(Namespace=ns, MetricData=[{"MetricName": "Old", "Value": 1.0,
+                                                      "Timestamp": datetime.now(UTC) - timedelta(days=15)}])
+    assert "two weeks" in str(err.value)
+    with pytest.raises(cw.exceptions.ClientError):
+        cw.put_metric_data(Namespace="AWS/Lambda", MetricData=[{"MetricName": "Invocations", "Value": 1.0}])
+    cw.put_metric_data(Namespace=ns, MetricData=[
+        {"MetricName": "Stale", "Value": 1.0, "Timestamp": datetime.now(UTC) - timedelta(hours=5)},
+        {"MetricName": "Fresh", "Value": 1.0, "Dimensions": [{"Name": "Stage", "Value": "prod"}]},
+    ])
+    every = {m["MetricName"] for m in cw.list_metrics(Namespace=ns)["Metrics"]}
+    active = cw.list_metrics(Namespace=ns, RecentlyActive="PT3H")["Metrics"]
+    assert every == {"Stale", "Fresh"}
+    assert active == [{"Namespace": ns, "MetricName": "Fresh", "Dimensions": [{"Name": "Stage", "Value": "prod"}]}]
+
+
+def test_trimmed_mean_alarm(aws: Aws) -> None:
+    """An alarm on ExtendedStatistic tm90 ignores the top 10 % outliers that would trip an Average alarm.
+
+    https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html
+    https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Statistics-definitions.html
+    """
+    cw = aws("cloudwatch")
+    ns = _ns()
+    base = {"Namespace": ns, "MetricName": "Latency", "Period": 10, "EvaluationPeriods": 1, "Threshold": 100.0,
+            "ComparisonOperator": "GreaterThanThreshold"}
+    trimmed, average = f"cw-tm-{uuid.uuid4().hex[:8]}", f"cw-avg-{uuid.uuid4().hex[:8]}"
+    cw.put_metric_alarm(AlarmName=trimmed, ExtendedStatistic="tm90", **base)
+    cw.put_metric_alarm(AlarmName=average, Statistic="Average", **base)
+    [a] = cw.describe_alarms(AlarmNames=[trimmed])["MetricAlarms"]
+    assert a["ExtendedStatistic"] == "tm90" and a["StateValue"] == "INSUFFICIENT_DATA"
+    assert a["StateReason"] == "Unchecked: Initial alarm creation"
+    # 90 fast requests and 10 pathological ones in the current 10-second period.
+    cw.put_metric_data(Namespace=ns, MetricData=[{"MetricName": "Latency", "Values": [20.0, 5000.0],
+                                                  "Counts": [90.0, 10.0], "StorageResolution": 1}])
+    _wait_state(cw, average, "ALARM")
+    _wait_state(cw, trimmed, "OK")

@@ -2,7 +2,8 @@
 
 Replaced (the store supersedes moto's single list of data, so these cannot delegate to moto's versions):
 ``CloudWatchBackend.put_metric_data`` (still runs moto's validation), ``get_metric_statistics``,
-``get_metric_data``, ``list_metrics`` and the ``GetMetricStatistics`` response (moto drops ExtendedStatistics).
+``get_metric_data``, ``list_metrics`` and the ``GetMetricStatistics`` / ``ListMetrics`` responses (moto drops
+ExtendedStatistics and RecentlyActive).
 Wrapped, calling the previous implementation: ``put_metric_alarm``, ``delete_alarms``, ``Alarm.update_state``.
 Added: the ``DescribeAlarmHistory`` action, which moto lacks.
 """
@@ -23,6 +24,11 @@ from eventdeploy.localcloud.cloudwatch.store import dim_key, epoch, region_store
 from eventdeploy.localcloud.cloudwatch.timegrid import InvalidPeriod, check_period, round_start
 
 ALARM_PERIODS = (10, 20, 30)
+MAX_METRICS_PER_PUT = 1000
+MAX_VALUES = 150
+VALUE_LIMIT = 2.0 ** 360
+TWO_WEEKS = 14 * 86400
+TWO_HOURS = 2 * 3600
 LIST_PAGE = 500
 _ORIGINALS: dict[str, Callable[..., Any]] = {}
 _pages: dict[str, list[dict[str, Any]]] = {}
@@ -65,18 +71,45 @@ def put_metric_data(self: Any, namespace: str, metric_data: list[dict[str, Any]]
         raise _exc().InvalidParameterValue(
             f"The value {namespace} for parameter Namespace is invalid: namespaces starting with AWS/ are "
             "reserved for AWS services.")
+    if len(metric_data) > MAX_METRICS_PER_PUT:
+        raise _exc().InvalidParameterValue(
+            f"The collection MetricData must not have a size greater than {MAX_METRICS_PER_PUT} "
+            f"(got {len(metric_data)}); split the data over several PutMetricData calls.")
+    now = time.time()
     for i, metric in enumerate(metric_data):
         self._validate_parameters_put_metric_data(metric, i + 1)
-        res = metric.get("StorageResolution")
-        if res is not None and int(res) not in (1, 60):
-            raise _exc().InvalidParameterValue(
-                f"The value {res} for parameter MetricData.member.{i + 1}.StorageResolution is invalid: "
-                "use 1 (high resolution) or 60 (standard).")
-        for field in ("Value",):
-            if field in metric and math.isinf(float(metric[field])):
-                raise _exc().InvalidParameterValue(
-                    f"The value {metric[field]} for parameter MetricData.member.{i + 1}.Value is invalid.")
+        _validate_datum(metric, i + 1, now)
     ingest(self.account_id, self.region_name, namespace, metric_data)
+
+
+def _validate_datum(metric: dict[str, Any], n: int, now: float) -> None:
+    """AWS's limits on one MetricData member that moto does not check."""
+    exc = _exc()
+    res = metric.get("StorageResolution")
+    if res is not None and int(res) not in (1, 60):
+        raise exc.InvalidParameterValue(
+            f"The value {res} for parameter MetricData.member.{n}.StorageResolution is invalid: "
+            "use 1 (high resolution) or 60 (standard).")
+    values = list(metric.get("Values") or [])
+    if "Value" in metric:
+        values.append(metric["Value"])
+    if len(metric.get("Values") or []) > MAX_VALUES:
+        raise exc.InvalidParameterValue(
+            f"The collection MetricData.member.{n}.Values must not have more than {MAX_VALUES} values "
+            f"(got {len(metric['Values'])}).")
+    for value in values:
+        v = float(value)
+        if math.isinf(v) or math.isnan(v) or abs(v) > VALUE_LIMIT:
+            raise exc.InvalidParameterValue(
+                f"The value {value} for parameter MetricData.member.{n}.Value is invalid: values must be finite "
+                "and within -2^360 to 2^360.")
+    ts = metric.get("Timestamp")
+    if ts is not None:
+        t = epoch(ts, now)
+        if t < now - TWO_WEEKS or t > now + TWO_HOURS:
+            raise exc.InvalidParameterValue(
+                f"The parameter MetricData.member.{n}.Timestamp ({ts}) must be no more than two weeks in the past "
+                "and no more than two hours in the future.")
 
 
 def _period(period: Any, field: str = "Period") -> int:
@@ -143,8 +176,13 @@ def get_metric_data(
 
 def list_metrics(
     self: Any, next_token: str | None, namespace: str, metric_name: str, dimensions: list[dict[str, str]],
+    recently_active: str | None = None,
 ) -> tuple[str | None, list[dict[str, Any]]]:
-    """ListMetrics from the store's index (500 per page), filtered by namespace, name and dimensions."""
+    """ListMetrics from the store's index (500 per page), filtered by namespace, name, dimensions, activity."""
+    if recently_active not in (None, "", "PT3H"):
+        raise _exc().InvalidParameterValue(
+            f"The value {recently_active} for parameter RecentlyActive is invalid: PT3H is the only valid value.")
+    active_since = time.time() - 3 * 3600 if recently_active else None
     if next_token:
         if next_token not in _pages:
             raise _exc().InvalidParameterValue("Request parameter NextToken is invalid")
@@ -158,6 +196,8 @@ def list_metrics(
             continue
         have = dict(series.dims)
         if any(n not in have or (v is not None and have[n] != v) for n, v in wanted):
+            continue
+        if active_since is not None and series.newest() < active_since:
             continue
         found.append({"Namespace": series.namespace, "MetricName": series.name,
                       "Dimensions": [{"Name": k, "Value": v} for k, v in series.dims]})
@@ -235,7 +275,12 @@ def put_metric_alarm(self: Any, *args: Any, **kwargs: Any) -> Any:
     _validate_alarm(kwargs)
     name = kwargs.get("name", args[0] if args else None)
     previous = self.alarms.get(name)
+    ext = kwargs.get("extended_statistic")
+    if ext and not ext.startswith("p"):
+        # moto accepts only pNN; AWS also takes tm90, IQM, PR(n:m)... (validated above), so hand moto a stand-in.
+        kwargs["extended_statistic"] = "p50"
     alarm = _ORIGINALS["put_metric_alarm"](self, *args, **kwargs)
+    alarm.extended_statistic = ext or alarm.extended_statistic
     when = alarms.now_dt()
     if previous is not None:
         for attr in ("state_value", "state_reason", "state_reason_data", "state_updated_timestamp",
@@ -295,6 +340,16 @@ def response_get_metric_statistics(self: Any) -> Any:
     return ActionResult({"Label": name, "Datapoints": datapoints})
 
 
+def response_list_metrics(self: Any) -> Any:
+    """ListMetrics response that passes RecentlyActive through (moto drops it)."""
+    from moto.core.responses import ActionResult
+
+    next_token, metrics = self.cloudwatch_backend.list_metrics(
+        self._get_param("NextToken"), self._get_param("Namespace"), self._get_param("MetricName"),
+        self._get_params().get("Dimensions", []), recently_active=self._get_param("RecentlyActive"))
+    return ActionResult({"Metrics": metrics, "NextToken": next_token})
+
+
 def response_describe_alarm_history(self: Any) -> Any:
     """DescribeAlarmHistory: filter by name, type, item type and dates; newest first unless ScanBy ascending."""
     from moto.core.responses import ActionResult
@@ -350,4 +405,5 @@ def install() -> None:
     CloudWatchBackend.delete_alarms = delete_alarms  # type: ignore[method-assign]
     Alarm.update_state = update_state  # type: ignore[method-assign]
     CloudWatchResponse.get_metric_statistics = response_get_metric_statistics  # type: ignore[method-assign]
+    CloudWatchResponse.list_metrics = response_list_metrics  # type: ignore[method-assign]
     CloudWatchResponse.describe_alarm_history = response_describe_alarm_history  # type: ignore[attr-defined]

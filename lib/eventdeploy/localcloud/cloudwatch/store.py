@@ -59,6 +59,10 @@ class Series:
             hi = bisect.bisect_left(self.points, end, lo=lo, key=_ts_key)
             return self.points[lo:hi]
 
+    def newest(self) -> float:
+        """Timestamp of the newest entry (-inf when empty)."""
+        return self.last_ts
+
     def __len__(self) -> int:
         return len(self.points)
 
