@@ -123,8 +123,8 @@ ARRAYS = [
 
 @cases(ARRAYS)
 def test_arrays(case: str, pattern: dict[str, Any], event: dict[str, Any], expected: bool) -> None:
-    """https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-event-patterns-arrays.html (arrays of objects:
-    the array-consistent matching of Event Ruler, which that guide names as EventBridge's engine,
+    """https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-event-patterns-arrays.html (arrays of objects,
+    on which the guide is silent: the array-consistent matching of AWS's Event Ruler,
     https://github.com/aws/event-ruler#json-array-matching)"""
     check(pattern, event, expected)
 

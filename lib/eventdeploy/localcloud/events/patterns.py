@@ -4,7 +4,8 @@ Entry point for the rest of the local cloud: ``compile_pattern(text) -> Compiled
 ``InvalidEventPattern`` for every pattern AWS rejects; ``CompiledPattern.matches(event) -> bool``.
 
 Semantics follow the EventBridge user guide (event patterns, content filtering, comparison operators, arrays) and,
-where the guide is silent, the open-source Event Ruler that the guide names as EventBridge's matching engine:
+where the guide is silent, AWS's open-source Event Ruler (https://github.com/aws/event-ruler), which implements
+the same pattern language and whose reasons for rejecting a pattern are the ones EventBridge returns:
 - a pattern is expanded into *branches* (one per combination of ``$or`` alternatives); an event matches if every
   field of some branch matches;
 - a field matches if any of its listed matchers matches any leaf value found at its path; arrays in the event are
@@ -32,7 +33,7 @@ OR_KEY = "$or"
 # Branches an expanded $or may produce; beyond this the matcher would be exponential (see module docstring).
 MAX_BRANCHES = 1024
 # Most wildcard-pattern states one field may have alive at once on a worst-case value (Event Ruler's machine
-# complexity); EventBridge rejects rules above it as too complex.
+# complexity). AWS documents that too-complex wildcard rules are rejected but not the threshold; 10 is assumed.
 WILDCARD_COMPLEXITY_LIMIT = 10
 TOO_COMPLEX = ("Rule is too complex - try using fewer wildcard characters or fewer repeating character sequences"
                " after a wildcard character")
