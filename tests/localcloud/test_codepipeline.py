@@ -1,0 +1,402 @@
+"""CodePipeline conformance: executions run their stages and actions, with AWS's state APIs and events."""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+import zipfile
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.localcloud.test_codebuild import ENVIRONMENT, ROLE, Tap, unique
+
+TEMPLATE = ("Resources:\n  Queue:\n    Type: AWS::SQS::Queue\n    Properties:\n      QueueName: !Ref QueueName\n"
+            "Parameters:\n  QueueName:\n    Type: String\n")
+TYPE = {
+    "s3": {"category": "Source", "owner": "AWS", "provider": "S3", "version": "1"},
+    "build": {"category": "Build", "owner": "AWS", "provider": "CodeBuild", "version": "1"},
+    "cfn": {"category": "Deploy", "owner": "AWS", "provider": "CloudFormation", "version": "1"},
+    "manual": {"category": "Approval", "owner": "AWS", "provider": "Manual", "version": "1"},
+    "lambda": {"category": "Invoke", "owner": "AWS", "provider": "Lambda", "version": "1"},
+}
+
+
+def zipped(files: dict[str, str]) -> bytes:
+    """A zip archive holding ``files``."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as archive:
+        for name, text in files.items():
+            archive.writestr(name, text)
+    return buf.getvalue()
+
+
+def pipeline_role(aws: Callable[..., Any]) -> str:
+    """A role CodePipeline may assume (CreatePipeline checks the trust policy)."""
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                     "Principal": {"Service": "codepipeline.amazonaws.com"}}]}
+    return aws("iam").create_role(RoleName=unique("cp-role"), AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+
+
+def source_bucket(aws: Callable[..., Any], files: dict[str, str]) -> tuple[str, str]:
+    """A bucket with ``files`` zipped at source.zip, and an artifact-store bucket."""
+    s3 = aws("s3")
+    src, store = unique("cp-src"), unique("cp-store")
+    s3.create_bucket(Bucket=src)
+    s3.create_bucket(Bucket=store)
+    s3.put_object(Bucket=src, Key="source.zip", Body=zipped(files))
+    return src, store
+
+
+def source_stage(bucket: str) -> dict[str, Any]:
+    """A Source stage reading s3://bucket/source.zip into artifact SourceOut."""
+    return {"name": "Source", "actions": [{
+        "name": "Fetch", "actionTypeId": TYPE["s3"], "outputArtifacts": [{"name": "SourceOut"}],
+        "configuration": {"S3Bucket": bucket, "S3ObjectKey": "source.zip", "PollForSourceChanges": "false"}}]}
+
+
+def build_project(aws: Callable[..., Any], commands: list[str], artifacts: list[str] | None = None) -> str:
+    """A CODEPIPELINE-sourced CodeBuild project running ``commands``."""
+    spec = "version: 0.2\nphases:\n  build:\n    commands:\n" + "".join(f"      - {c}\n" for c in commands)
+    if artifacts:
+        spec += "artifacts:\n  files:\n" + "".join(f"    - {a}\n" for a in artifacts)
+    name = unique("cp-build")
+    aws("codebuild").create_project(name=name, source={"type": "CODEPIPELINE", "buildspec": spec},
+                                    artifacts={"type": "CODEPIPELINE"}, environment=ENVIRONMENT, serviceRole=ROLE)
+    return name
+
+
+def create(aws: Callable[..., Any], store: str, stages: list[dict[str, Any]]) -> str:
+    """Create a pipeline with ``stages``; returns its name."""
+    name = unique("cp")
+    aws("codepipeline").create_pipeline(pipeline={
+        "name": name, "roleArn": pipeline_role(aws), "artifactStore": {"type": "S3", "location": store},
+        "stages": stages})
+    return name
+
+
+def wait_execution(codepipeline: Any, name: str, execution_id: str, limit: float = 30.0) -> dict[str, Any]:
+    """Poll GetPipelineExecution until the execution leaves InProgress/Stopping."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        execution = codepipeline.get_pipeline_execution(pipelineName=name,
+                                                        pipelineExecutionId=execution_id)["pipelineExecution"]
+        if execution["status"] not in ("InProgress", "Stopping"):
+            return execution
+        time.sleep(0.05)
+    raise AssertionError(f"execution {execution_id} of {name} still {execution['status']} after {limit}s")
+
+
+def wait_action(codepipeline: Any, name: str, stage: str, action: str, status: str,
+                limit: float = 20.0) -> dict[str, Any]:
+    """Poll GetPipelineState until ``stage``/``action``'s latest execution has ``status``; return it."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        state = codepipeline.get_pipeline_state(name=name)
+        for stage_state in state["stageStates"]:
+            if stage_state["stageName"] == stage:
+                for action_state in stage_state["actionStates"]:
+                    latest = action_state.get("latestExecution")
+                    if action_state["actionName"] == action and latest and latest["status"] == status:
+                        return latest
+        time.sleep(0.05)
+    raise AssertionError(f"{stage}/{action} never reached {status}")
+
+
+def summary(event: dict[str, Any]) -> tuple[str, ...]:
+    """(kind, stage, action, state) of a CodePipeline event, for order checks."""
+    kind = event["detail-type"].split()[1]
+    detail = event["detail"]
+    return tuple(x for x in (kind, detail.get("stage"), detail.get("action"), detail["state"]) if x)
+
+
+def test_build_and_deploy_pipeline_succeeds_with_events_in_order(aws: Callable[..., Any]) -> None:
+    """Source (S3) → Build (a real CodeBuild build) → Deploy (CloudFormation stack from the build's artifact),
+    with Pipeline/Stage/Action Execution State Change events in order.
+
+    https://docs.aws.amazon.com/codepipeline/latest/userguide/reference-pipeline-structure.html
+    https://docs.aws.amazon.com/codepipeline/latest/userguide/detect-state-changes-cloudwatch-events.html
+    https://docs.aws.amazon.com/codepipeline/latest/userguide/action-reference-CloudFormation.html
+    """
+    codepipeline, cfn, codebuild = aws("codepipeline"), aws("cloudformation"), aws("codebuild")
+    src, store = source_bucket(aws, {"template.yaml": TEMPLATE})
+    project = build_project(aws, ["test -f template.yaml", "mkdir -p out && cp template.yaml out/"],
+                            ["out/template.yaml"])
+    stack, queue = unique("cp-stack"), unique("cp-queue")
+    name = create(aws, store, [
+        source_stage(src),
+        {"name": "Build", "actions": [{"name": "Compile", "actionTypeId": TYPE["build"],
+                                       "configuration": {"ProjectName": project},
+                                       "inputArtifacts": [{"name": "SourceOut"}],
+                                       "outputArtifacts": [{"name": "BuildOut"}]}]},
+        {"name": "Deploy", "actions": [{"name": "Stack", "actionTypeId": TYPE["cfn"], "inputArtifacts": [
+            {"name": "BuildOut"}], "configuration": {
+            "ActionMode": "CREATE_UPDATE", "StackName": stack, "TemplatePath": "BuildOut::out/template.yaml",
+            "ParameterOverrides": json.dumps({"QueueName": queue})}}]},
+    ])
+    tap = Tap(aws, {"source": ["aws.codepipeline"], "detail": {"pipeline": [name]}})
+    try:
+        execution_id = codepipeline.start_pipeline_execution(name=name)["pipelineExecutionId"]
+        first = codepipeline.get_pipeline_execution(pipelineName=name, pipelineExecutionId=execution_id)
+        assert first["pipelineExecution"]["status"] == "InProgress"
+        execution = wait_execution(codepipeline, name, execution_id)
+        seen = tap.wait_for(lambda s: ("Pipeline", "SUCCEEDED") in [summary(e) for e in s])
+    finally:
+        tap.close()
+    assert execution["status"] == "Succeeded"
+    assert execution["trigger"]["triggerType"] == "StartPipelineExecution"
+    [revision] = execution["artifactRevisions"]
+    assert revision["name"] == "SourceOut" and revision["revisionId"]
+
+    assert [summary(e) for e in seen] == [
+        ("Pipeline", "STARTED"),
+        ("Stage", "Source", "STARTED"), ("Action", "Source", "Fetch", "STARTED"),
+        ("Action", "Source", "Fetch", "SUCCEEDED"), ("Stage", "Source", "SUCCEEDED"),
+        ("Stage", "Build", "STARTED"), ("Action", "Build", "Compile", "STARTED"),
+        ("Action", "Build", "Compile", "SUCCEEDED"), ("Stage", "Build", "SUCCEEDED"),
+        ("Stage", "Deploy", "STARTED"), ("Action", "Deploy", "Stack", "STARTED"),
+        ("Action", "Deploy", "Stack", "SUCCEEDED"), ("Stage", "Deploy", "SUCCEEDED"),
+        ("Pipeline", "SUCCEEDED"),
+    ]
+    assert all(e["source"] == "aws.codepipeline" and e["detail"]["execution-id"] == execution_id for e in seen)
+    assert all(e["resources"][0].endswith(f":{name}") for e in seen)
+    action_event = next(e["detail"] for e in seen if summary(e) == ("Action", "Build", "Compile", "SUCCEEDED"))
+    assert action_event["type"] == TYPE["build"] and action_event["region"] == "us-east-1"
+    assert action_event["input-artifacts"][0]["name"] == "SourceOut"
+    assert action_event["output-artifacts"][0]["name"] == "BuildOut"
+    assert action_event["execution-result"]["external-execution-id"].startswith(f"{project}:")
+    started = next(e["detail"] for e in seen if summary(e) == ("Pipeline", "STARTED"))
+    assert started["execution-trigger"]["trigger-type"] == "StartPipelineExecution"
+    assert started["version"] == 1
+
+    assert cfn.describe_stacks(StackName=stack)["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"
+    assert any(url.endswith(f"/{queue}") for url in aws("sqs").list_queues(QueueNamePrefix=queue)["QueueUrls"])
+    build_id = action_event["execution-result"]["external-execution-id"]
+    build = codebuild.batch_get_builds(ids=[build_id])["builds"][0]
+    assert build["buildStatus"] == "SUCCEEDED" and build["initiator"] == f"codepipeline/{name}"
+    summaries = codepipeline.list_pipeline_executions(pipelineName=name)["pipelineExecutionSummaries"]
+    assert summaries[0]["pipelineExecutionId"] == execution_id and summaries[0]["status"] == "Succeeded"
+    assert summaries[0]["sourceRevisions"][0]["actionName"] == "Fetch"
+
+
+def test_pipeline_state_and_action_execution_shapes(aws: Callable[..., Any]) -> None:
+    """GetPipelineState and ListActionExecutions describe every stage and action execution.
+
+    https://docs.aws.amazon.com/codepipeline/latest/APIReference/API_GetPipelineState.html
+    https://docs.aws.amazon.com/codepipeline/latest/APIReference/API_ListActionExecutions.html
+    """
+    codepipeline = aws("codepipeline")
+    src, store = source_bucket(aws, {"readme.txt": "hello"})
+    project = build_project(aws, ["cat readme.txt"])
+    name = create(aws, store, [source_stage(src), {"name": "Build", "actions": [
+        {"name": "A", "actionTypeId": TYPE["build"], "runOrder": 1, "configuration": {"ProjectName": project},
+         "inputArtifacts": [{"name": "SourceOut"}]},
+        {"name": "B", "actionTypeId": TYPE["build"], "runOrder": 2, "configuration": {"ProjectName": project},
+         "inputArtifacts": [{"name": "SourceOut"}]}]}])
+    before = codepipeline.get_pipeline_state(name=name)
+    assert [s["stageName"] for s in before["stageStates"]] == ["Source", "Build"]
+    assert all("latestExecution" not in s for s in before["stageStates"])
+    execution_id = codepipeline.start_pipeline_execution(name=name)["pipelineExecutionId"]
+    assert wait_execution(codepipeline, name, execution_id)["status"] == "Succeeded"
+
+    state = codepipeline.get_pipeline_state(name=name)
+    assert state["pipelineName"] == name and state["pipelineVersion"] == 1
+    build_stage = state["stageStates"][1]
+    assert build_stage["latestExecution"] == {"pipelineExecutionId": execution_id, "status": "Succeeded",
+                                              "type": "STANDARD"}
+    assert build_stage["inboundTransitionState"]["enabled"] is True
+    latest = build_stage["actionStates"][0]["latestExecution"]
+    assert latest["status"] == "Succeeded" and latest["externalExecutionId"].startswith(f"{project}:")
+    assert latest["externalExecutionUrl"].startswith("https://console.aws.amazon.com/codebuild/")
+    assert "lastStatusChange" in latest and "token" not in latest
+    assert state["stageStates"][0]["actionStates"][0]["currentRevision"]["revisionId"]
+
+    details = codepipeline.list_action_executions(
+        pipelineName=name, filter={"pipelineExecutionId": execution_id})["actionExecutionDetails"]
+    assert [d["actionName"] for d in details] == ["B", "A", "Fetch"]  # newest first
+    a = details[1]
+    assert a["stageName"] == "Build" and a["status"] == "Succeeded" and a["pipelineVersion"] == 1
+    assert a["input"]["actionTypeId"] == TYPE["build"] and a["input"]["configuration"] == {"ProjectName": project}
+    assert a["input"]["inputArtifacts"][0]["name"] == "SourceOut"
+    assert a["input"]["inputArtifacts"][0]["s3location"]["bucket"] == store
+    assert a["output"]["executionResult"]["externalExecutionId"].startswith(f"{project}:")
+    assert a["startTime"] <= a["lastUpdateTime"]
+    # runOrder 2 starts only after runOrder 1 has finished.
+    assert details[0]["startTime"] >= a["lastUpdateTime"]
+    fetch = details[2]
+    assert fetch["output"]["outputArtifacts"][0]["name"] == "SourceOut"
+    paged = codepipeline.list_action_executions(pipelineName=name, maxResults=2)
+    assert len(paged["actionExecutionDetails"]) == 2 and paged["nextToken"]
+    with pytest.raises(ClientError) as err:
+        codepipeline.get_pipeline_state(name=unique("missing"))
+    assert err.value.response["Error"]["Code"] == "PipelineNotFoundException"
+
+
+def test_failing_build_fails_its_stage_and_the_pipeline(aws: Callable[..., Any]) -> None:
+    """A failed CodeBuild build fails its action, its stage and the execution; later stages never run.
+
+    https://docs.aws.amazon.com/codepipeline/latest/userguide/concepts-how-it-works.html
+    https://docs.aws.amazon.com/codepipeline/latest/userguide/detect-state-changes-cloudwatch-events.html
+    """
+    codepipeline = aws("codepipeline")
+    src, store = source_bucket(aws, {"x.txt": "x"})
+    project = build_project(aws, ["echo about to fail", "exit 2"])
+    name = create(aws, store, [
+        source_stage(src),
+        {"name": "Build", "actions": [{"name": "Compile", "actionTypeId": TYPE["build"], "configuration": {
+            "ProjectName": project}, "inputArtifacts": [{"name": "SourceOut"}]}]},
+        {"name": "Deploy", "actions": [{"name": "Never", "actionTypeId": TYPE["manual"]}]},
+    ])
+    tap = Tap(aws, {"source": ["aws.codepipeline"], "detail": {"pipeline": [name], "state": ["FAILED"]}})
+    try:
+        execution_id = codepipeline.start_pipeline_execution(name=name)["pipelineExecutionId"]
+        execution = wait_execution(codepipeline, name, execution_id)
+        seen = tap.wait_for(lambda s: len(s) >= 3)
+    finally:
+        tap.close()
+    assert execution["status"] == "Failed"
+    assert "Compile" in execution["statusSummary"]
+    assert sorted(summary(e) for e in seen) == sorted([
+        ("Action", "Build", "Compile", "FAILED"), ("Stage", "Build", "FAILED"), ("Pipeline", "FAILED")])
+    failed_action = next(e["detail"] for e in seen if summary(e)[0] == "Action")
+    assert failed_action["execution-result"]["error-code"] == "JobFailed"
+    state = codepipeline.get_pipeline_state(name=name)
+    build_stage, deploy_stage = state["stageStates"][1], state["stageStates"][2]
+    assert build_stage["latestExecution"]["status"] == "Failed"
+    latest = build_stage["actionStates"][0]["latestExecution"]
+    assert latest["status"] == "Failed" and latest["errorDetails"]["code"] == "JobFailed"
+    assert "Build terminated with state: FAILED" in latest["errorDetails"]["message"]
+    assert "COMMAND_EXECUTION_ERROR" in latest["errorDetails"]["message"]
+    assert "latestExecution" not in deploy_stage
+
+
+def test_manual_approval_waits_then_approved(aws: Callable[..., Any]) -> None:
+    """A Manual approval holds the execution InProgress until PutApprovalResult with the token from
+    GetPipelineState; a wrong token is refused, and the token cannot be used twice.
+
+    https://docs.aws.amazon.com/codepipeline/latest/userguide/approvals-approve-or-reject.html
+    https://docs.aws.amazon.com/codepipeline/latest/APIReference/API_PutApprovalResult.html
+    """
+    codepipeline = aws("codepipeline")
+    src, store = source_bucket(aws, {"x.txt": "x"})
+    project = build_project(aws, ["echo after-approval"])
+    name = create(aws, store, [
+        source_stage(src),
+        {"name": "Gate", "actions": [{"name": "Approve", "actionTypeId": TYPE["manual"],
+                                      "configuration": {"CustomData": "ship it?"}}]},
+        {"name": "Build", "actions": [{"name": "Compile", "actionTypeId": TYPE["build"], "configuration": {
+            "ProjectName": project}, "inputArtifacts": [{"name": "SourceOut"}]}]},
+    ])
+    execution_id = codepipeline.start_pipeline_execution(name=name)["pipelineExecutionId"]
+    waiting = wait_action(codepipeline, name, "Gate", "Approve", "InProgress")
+    token = waiting["token"]
+    time.sleep(0.3)  # the gate must hold: nothing past it runs while the approval is pending
+    assert codepipeline.get_pipeline_execution(pipelineName=name, pipelineExecutionId=execution_id)[
+        "pipelineExecution"]["status"] == "InProgress"
+    assert "latestExecution" not in codepipeline.get_pipeline_state(name=name)["stageStates"][2]
+
+    with pytest.raises(ClientError) as err:
+        codepipeline.put_approval_result(pipelineName=name, stageName="Gate", actionName="Approve",
+                                         result={"summary": "x", "status": "Approved"},
+                                         token="00000000-0000-0000-0000-000000000000")
+    assert err.value.response["Error"]["Code"] == "InvalidApprovalTokenException"
+    approved = codepipeline.put_approval_result(pipelineName=name, stageName="Gate", actionName="Approve",
+                                                result={"summary": "looks good", "status": "Approved"}, token=token)
+    assert approved["approvedAt"]
+    with pytest.raises(ClientError) as err:
+        codepipeline.put_approval_result(pipelineName=name, stageName="Gate", actionName="Approve",
+                                         result={"summary": "again", "status": "Approved"}, token=token)
+    assert err.value.response["Error"]["Code"] == "ApprovalAlreadyCompletedException"
+    assert wait_execution(codepipeline, name, execution_id)["status"] == "Succeeded"
+    gate = codepipeline.get_pipeline_state(name=name)["stageStates"][1]["actionStates"][0]["latestExecution"]
+    assert gate["status"] == "Succeeded" and gate["summary"] == "looks good"
+
+    rejected_id = codepipeline.start_pipeline_execution(name=name)["pipelineExecutionId"]
+    deadline = time.monotonic() + 20
+    while True:
+        latest = wait_action(codepipeline, name, "Gate", "Approve", "InProgress")
+        if latest["token"] != token:
+            break
+        assert time.monotonic() < deadline
+    codepipeline.put_approval_result(pipelineName=name, stageName="Gate", actionName="Approve",
+                                     result={"summary": "no", "status": "Rejected"}, token=latest["token"])
+    assert wait_execution(codepipeline, name, rejected_id)["status"] == "Failed"
+
+
+def test_stop_pipeline_execution_abandons_waiting_action(aws: Callable[..., Any]) -> None:
+    """StopPipelineExecution with abandon ends the execution Stopped and the in-progress action Abandoned.
+
+    https://docs.aws.amazon.com/codepipeline/latest/APIReference/API_StopPipelineExecution.html
+    """
+    codepipeline = aws("codepipeline")
+    src, store = source_bucket(aws, {"x.txt": "x"})
+    name = create(aws, store, [source_stage(src), {"name": "Gate", "actions": [
+        {"name": "Approve", "actionTypeId": TYPE["manual"]}]}])
+    execution_id = codepipeline.start_pipeline_execution(name=name)["pipelineExecutionId"]
+    wait_action(codepipeline, name, "Gate", "Approve", "InProgress")
+    stopped = codepipeline.stop_pipeline_execution(pipelineName=name, pipelineExecutionId=execution_id,
+                                                   abandon=True, reason="operator stop")
+    assert stopped["pipelineExecutionId"] == execution_id
+    assert wait_execution(codepipeline, name, execution_id)["status"] == "Stopped"
+    with pytest.raises(ClientError) as err:
+        codepipeline.stop_pipeline_execution(pipelineName=name, pipelineExecutionId=execution_id)
+    assert err.value.response["Error"]["Code"] == "PipelineExecutionNotStoppableException"
+    state = codepipeline.get_pipeline_state(name=name)["stageStates"][1]
+    assert state["actionStates"][0]["latestExecution"]["status"] == "Abandoned"
+    assert state["latestExecution"]["status"] == "Stopped"
+    [summary_] = codepipeline.list_pipeline_executions(pipelineName=name)["pipelineExecutionSummaries"]
+    assert summary_["status"] == "Stopped" and summary_["stopTrigger"]["reason"] == "operator stop"
+
+
+def test_lambda_invoke_action_waits_for_job_result(aws: Callable[..., Any]) -> None:
+    """An Invoke/Lambda action invokes the function with the CodePipeline.job event and completes on
+    PutJobSuccessResult (the function's UserParameters arrive in the job data).
+
+    https://docs.aws.amazon.com/codepipeline/latest/userguide/actions-invoke-lambda-function.html
+    https://docs.aws.amazon.com/codepipeline/latest/APIReference/API_PutJobSuccessResult.html
+    """
+    codepipeline = aws("codepipeline")
+    handler = (
+        "import boto3\n"
+        "def handler(event, context):\n"
+        "    job = event['CodePipeline.job']\n"
+        "    cp = boto3.client('codepipeline')\n"
+        "    params = job['data']['actionConfiguration']['configuration']['UserParameters']\n"
+        "    if params == 'fail':\n"
+        "        cp.put_job_failure_result(jobId=job['id'], failureDetails={'type': 'JobFailed', 'message': 'asked to fail'})\n"
+        "    else:\n"
+        "        cp.put_job_success_result(jobId=job['id'], outputVariables={'echo': params},\n"
+        "                                  executionDetails={'summary': 'lambda says ' + params})\n"
+    )
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                     "Principal": {"Service": "lambda.amazonaws.com"}}]}
+    role = aws("iam").create_role(RoleName=unique("cp-fn"), AssumeRolePolicyDocument=json.dumps(trust))
+    function = unique("cp-fn")
+    aws("lambda").create_function(FunctionName=function, Runtime="python3.11", Role=role["Role"]["Arn"],
+                                  Handler="index.handler", Code={"ZipFile": zipped({"index.py": handler})},
+                                  Timeout=30)
+    src, store = source_bucket(aws, {"x.txt": "x"})
+    name = create(aws, store, [source_stage(src), {"name": "Invoke", "actions": [
+        {"name": "Call", "actionTypeId": TYPE["lambda"], "inputArtifacts": [{"name": "SourceOut"}],
+         "configuration": {"FunctionName": function, "UserParameters": "hello"}}]}])
+    execution_id = codepipeline.start_pipeline_execution(name=name)["pipelineExecutionId"]
+    assert wait_execution(codepipeline, name, execution_id, limit=60)["status"] == "Succeeded"
+    details = codepipeline.list_action_executions(pipelineName=name)["actionExecutionDetails"]
+    call = next(d for d in details if d["actionName"] == "Call")
+    assert call["output"]["outputVariables"] == {"echo": "hello"}
+    assert call["output"]["executionResult"]["externalExecutionSummary"] == "lambda says hello"
+
+    codepipeline.update_pipeline(pipeline={**codepipeline.get_pipeline(name=name)["pipeline"], "stages": [
+        source_stage(src), {"name": "Invoke", "actions": [
+            {"name": "Call", "actionTypeId": TYPE["lambda"],
+             "configuration": {"FunctionName": function, "UserParameters": "fail"}}]}]})
+    failing = codepipeline.start_pipeline_execution(name=name)["pipelineExecutionId"]
+    assert wait_execution(codepipeline, name, failing, limit=60)["status"] == "Failed"
+    latest = codepipeline.get_pipeline_state(name=name)["stageStates"][1]["actionStates"][0]["latestExecution"]
+    assert latest["errorDetails"] == {"code": "JobFailed", "message": "asked to fail"}
+    with pytest.raises(ClientError) as err:
+        codepipeline.put_job_success_result(jobId="11111111-1111-1111-1111-111111111111")
+    assert err.value.response["Error"]["Code"] == "JobNotFoundException"
