@@ -11,15 +11,19 @@ def install(ctx: ExtensionContext) -> None:
     from eventdeploy.localcloud.stepfunctions import (
         codebuild_task,
         emulated_time,
+        errors,
         executions,
         json_values,
         lambda_errors,
         service_clients,
         status_events,
+        task_timeouts,
     )
 
+    errors.install()
     service_clients.install()
     lambda_errors.install()
+    task_timeouts.install()
     emulated_time.install()
     json_values.install()
     executions.install()

@@ -85,10 +85,21 @@ def _task_class() -> type:
         """CodeBuild's optimised integration: request/response and ``.sync``."""
 
         def __init__(self) -> None:
-            super().__init__(supported_integration_patterns={ResourceCondition.Sync})
+            # moto's callback machinery needs a task-token endpoint even for .sync; .waitForTaskToken itself
+            # is refused in _validate_service_integration_is_supported, as CodeBuild does not support it.
+            super().__init__(supported_integration_patterns={ResourceCondition.Sync,
+                                                             ResourceCondition.WaitForTaskToken})
 
         def _get_supported_parameters(self) -> set[str] | None:
             return SUPPORTED_PARAMETERS.get(self.resource.api_action.lower())
+
+        def _validate_service_integration_is_supported(self) -> None:
+            super()._validate_service_integration_is_supported()
+            if self.resource.condition not in (None, ResourceCondition.Sync):
+                raise ValueError(
+                    f"The resource provided {self.resource.resource_arn} is not supported: CodeBuild integrates "
+                    "as request/response or .sync only"
+                )
 
         def _failure(self, env: Any, error: str, cause: str, typed: Any) -> Any:
             return FailureEvent(

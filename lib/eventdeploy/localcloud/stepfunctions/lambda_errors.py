@@ -17,7 +17,7 @@ SDK_CLIENT = "Lambda.SdkClientException"
 AWS_LAMBDA = "Lambda.AWSLambdaException"
 
 # errorTypes Lambda's platform (not the handler) reports when the invocation died: AWS calls these unhandled.
-_PLATFORM_ERROR_TYPES = frozenset({"Sandbox.Timedout", "Runtime.ExitError", "Runtime.OutOfMemory"})
+_PLATFORM_ERROR_TYPES = frozenset({"Sandbox.Timedout", "Runtime.ExitError", "Runtime.OutOfMemory", "Runtime.Unknown"})
 
 
 def function_error_name(payload: str) -> str:
