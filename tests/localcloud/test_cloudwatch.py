@@ -376,3 +376,49 @@ def test_trimmed_mean_alarm(aws: Aws) -> None:
                                                   "Counts": [90.0, 10.0], "StorageResolution": 1}])
     _wait_state(cw, average, "ALARM")
     _wait_state(cw, trimmed, "OK")
+
+
+def test_lambda_alarm_action_gets_documented_payload(aws: Aws) -> None:
+    """A Lambda alarm action is invoked asynchronously with the documented payload (alarmData, previousState).
+
+    https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarms-and-actions-Lambda.html
+    """
+    import io
+    import textwrap
+    import zipfile
+
+    sqs = aws("sqs")
+    tag = uuid.uuid4().hex[:8]
+    queue_url = sqs.create_queue(QueueName=f"cw-lambda-{tag}")["QueueUrl"]
+    role = aws("iam").create_role(RoleName=f"cw-lambda-{tag}", AssumeRolePolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                "Principal": {"Service": "lambda.amazonaws.com"}}]}))["Role"]["Arn"]
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as archive:
+        archive.writestr("app.py", textwrap.dedent("""
+            import json, os, boto3
+            def handler(event, context):
+                sqs = boto3.client("sqs")
+                sqs.send_message(QueueUrl=os.environ["TAP"], MessageBody=json.dumps(event))
+        """))
+    fn = aws("lambda").create_function(FunctionName=f"cw-action-{tag}", Runtime="python3.11", Role=role,
+                                       Handler="app.handler", Code={"ZipFile": buf.getvalue()},
+                                       Environment={"Variables": {"TAP": queue_url}})["FunctionArn"]
+    cw = aws("cloudwatch")
+    name = f"cw-lambda-{tag}"
+    cw.put_metric_alarm(AlarmName=name, Namespace=_ns(), MetricName="Errors", Statistic="Sum", Period=60,
+                        EvaluationPeriods=1, Threshold=1.0, ComparisonOperator="GreaterThanOrEqualToThreshold",
+                        AlarmActions=[fn])
+    cw.set_alarm_state(AlarmName=name, StateValue="ALARM", StateReason="drill")
+    [event] = _drain_events(sqs, queue_url, 1, timeout=40.0)
+    assert event["source"] == "aws.cloudwatch" and event["alarmArn"].endswith(f":alarm:{name}")
+    assert event["accountId"] == "123456789012" and event["region"] == "us-east-1"
+    assert event["alarmData"]["state"]["value"] == "ALARM" and event["alarmData"]["state"]["reason"] == "drill"
+    assert event["alarmData"]["previousState"]["value"] == "INSUFFICIENT_DATA"
+    assert event["alarmData"]["configuration"]["metrics"][0]["metricStat"]["stat"] == "Sum"
+    deadline = time.monotonic() + 10
+    actions: list[dict[str, Any]] = []
+    while not actions and time.monotonic() < deadline:
+        actions = cw.describe_alarm_history(AlarmName=name, HistoryItemType="Action")["AlarmHistoryItems"]
+        time.sleep(0.05)
+    assert actions and actions[0]["HistorySummary"] == f"Successfully executed action {fn}"

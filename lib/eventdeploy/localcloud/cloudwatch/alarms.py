@@ -200,13 +200,19 @@ def on_state_change(account_id: str, region: str, alarm: Any, old: dict[str, Any
                    "INSUFFICIENT_DATA": alarm.insufficient_data_actions}.get(alarm.state_value, []) or []
     message = sns_message(account_id, region, alarm, old["value"], when)
     arn = alarm.alarm_arn
+    lambda_event = {
+        "source": "aws.cloudwatch", "alarmArn": arn, "accountId": account_id,
+        "time": detail["state"]["timestamp"], "region": region,
+        "alarmData": {"alarmName": alarm.name, "state": detail["state"], "previousState": detail["previousState"],
+                      "configuration": detail["configuration"]},
+    }
 
     def deliver() -> None:
         from eventdeploy.localcloud.events.emit import emit_service_event
 
         emit_service_event(account_id, region, "aws.cloudwatch", "CloudWatch Alarm State Change", detail, [arn])
         for action in actions:
-            _run_action(account_id, region, alarm, action, message)
+            _run_action(account_id, region, alarm, action, message, lambda_event)
 
     _outbox.put(deliver)
 
@@ -235,30 +241,36 @@ def sns_message(account_id: str, region: str, alarm: Any, old_state: str, when: 
     }
 
 
-def _run_action(account_id: str, region: str, alarm: Any, action: str, message: dict[str, Any]) -> None:
+def _run_action(account_id: str, region: str, alarm: Any, action: str, message: dict[str, Any],
+                lambda_event: dict[str, Any]) -> None:
+    """Run one alarm action (SNS publish or asynchronous Lambda invoke) and record it in the history."""
     from eventdeploy.localcloud import internal
 
     when = now_dt()
     parts = action.split(":")
-    if len(parts) >= 6 and parts[2] == "sns":
-        try:
+    service = parts[2] if len(parts) >= 6 else ""
+    try:
+        if service == "sns":
+            # https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html
             internal.client("sns", parts[4], parts[3]).publish(
                 TopicArn=action, Message=json.dumps(message),
                 Subject=f'{alarm.state_value}: "{alarm.name}" in {REGION_NAMES.get(region, region)}'[:100],
             )
-            add_history(account_id, region, history_item(
-                alarm, "Action", f"Successfully executed action {action}",
-                {"actionState": "Succeeded", "notificationResource": action, "stateUpdateTimestamp":
-                 int(when.timestamp() * 1000)}, when))
-        except Exception as exc:
-            add_history(account_id, region, history_item(
-                alarm, "Action", f"Failed to execute action {action}",
-                {"actionState": "Failed", "notificationResource": action, "error": str(exc)}, when))
+        elif service == "lambda":
+            # https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarms-and-actions-Lambda.html
+            internal.client("lambda", parts[4], parts[3]).invoke(
+                FunctionName=action, InvocationType="Event", Payload=json.dumps(lambda_event).encode())
+        else:
+            raise ValueError(f"the local cloud runs SNS and Lambda alarm actions, not {service or action!r}")
+    except Exception as exc:
+        add_history(account_id, region, history_item(
+            alarm, "Action", f"Failed to execute action {action}",
+            {"actionState": "Failed", "notificationResource": action, "error": str(exc)}, when))
         return
     add_history(account_id, region, history_item(
-        alarm, "Action", f"Failed to execute action {action}",
-        {"actionState": "Failed", "notificationResource": action,
-         "error": "the local cloud runs only SNS alarm actions"}, when))
+        alarm, "Action", f"Successfully executed action {action}",
+        {"actionState": "Succeeded", "notificationResource": action,
+         "stateUpdateTimestamp": int(when.timestamp() * 1000)}, when))
 
 
 # --------------------------------------------------------------------------------------------------------------------
