@@ -6,15 +6,14 @@ Writes are atomic and locked, so parallel notebooks or a crash never leave a hal
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import re
-import tempfile
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from eventdeploy import jsonstore
 
 RUN_DIR_ENV = "EVENTDEPLOY_RUN_DIR"
 RESULTS_FILE = "results.json"
@@ -56,17 +55,6 @@ def active_run_dir() -> Path:
     raise RuntimeError("no run folder is set: run the notebook's setup cell first (it calls runbook.setup)")
 
 
-@contextmanager
-def _locked(path: Path):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path.with_name(f".{path.name}.lock"), "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-
-
 def _jsonable(value: Any) -> Any:
     """Round-trip through JSON so what is stored is exactly what a reader gets back."""
     if hasattr(value, "to_dict") and callable(value.to_dict):  # pandas objects
@@ -79,11 +67,7 @@ def _jsonable(value: Any) -> Any:
 
 def load(run_dir: str | Path | None = None) -> dict[str, Any]:
     """Everything recorded in a run folder's results.json ({} if none yet)."""
-    path = Path(run_dir or active_run_dir()) / RESULTS_FILE
-    try:
-        return json.loads(path.read_text())
-    except FileNotFoundError:
-        return {}
+    return dict(jsonstore.read(Path(run_dir or active_run_dir()) / RESULTS_FILE, {}))
 
 
 def record(name: str, value: Any, run_dir: str | Path | None = None) -> Any:
@@ -93,14 +77,13 @@ def record(name: str, value: Any, run_dir: str | Path | None = None) -> Any:
     folder = Path(run_dir) if run_dir else active_run_dir()
     path = folder / RESULTS_FILE
     stored = _jsonable(value)
-    with _locked(path):
-        data = load(folder)
+
+    def change(data: dict[str, Any]) -> dict[str, Any]:
         data[name] = stored
         data["_updated"] = datetime.now(UTC).isoformat(timespec="seconds")
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".results-", suffix=".json")
-        with os.fdopen(fd, "w") as out:
-            json.dump(data, out, indent=2, sort_keys=True)
-        os.replace(tmp, path)
+        return data
+
+    jsonstore.update(path, {}, change)
     return stored
 
 

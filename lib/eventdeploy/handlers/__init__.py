@@ -1,0 +1,1 @@
+"""Lambda handlers, deployed as one zip (package ``handlers``): they import only boto3, Powertools and each other."""

@@ -1,0 +1,31 @@
+"""CodePipeline: the pipeline the deployment state machine starts."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from eventdeploy.provision.context import Provisioner
+
+
+def ensure_pipeline(p: Provisioner, suffix: str, role_arn: str, artifact_bucket: str,
+                    stages: list[dict[str, Any]]) -> str:
+    """A pipeline ``<prefix>-<suffix>`` with ``stages``; updated when its structure differs."""
+    cp = p.client("codepipeline")
+    name = p.name(suffix)
+    desired = {"name": name, "roleArn": role_arn, "artifactStore": {"type": "S3", "location": artifact_bucket},
+               "stages": stages, "version": 1}
+    try:
+        current = cp.get_pipeline(name=name)
+        pipeline, meta = current["pipeline"], current.get("metadata", {})
+        comparable = {k: pipeline.get(k) for k in ("roleArn", "artifactStore", "stages")}
+        wanted = {k: desired[k] for k in ("roleArn", "artifactStore", "stages")}
+        if json.dumps(comparable, sort_keys=True, default=str) != json.dumps(wanted, sort_keys=True, default=str):
+            cp.update_pipeline(pipeline=desired | {"version": pipeline.get("version", 1)})
+            p.changed("update", "codepipeline", name)
+        arn = meta.get("pipelineArn") or f"arn:aws:codepipeline:{p.region}:{p.account_id}:{name}"
+    except cp.exceptions.PipelineNotFoundException:
+        created = cp.create_pipeline(pipeline=desired, tags=p.tag_list("key", "value"))
+        p.changed("create", "codepipeline", name)
+        arn = f"arn:aws:codepipeline:{p.region}:{p.account_id}:{created['pipeline']['name']}"
+    return p.record("codepipeline", "pipeline", name, arn)
