@@ -317,3 +317,28 @@ def test_build_state_and_phase_events(aws: Callable[..., Any]) -> None:
     phase_event = next(e["detail"] for e in seen if e["detail"].get("completed-phase") == "BUILD")
     assert phase_event["completed-phase-status"] == "SUCCEEDED" and phase_event["build-id"] == build["arn"]
     assert isinstance(phase_event["completed-phase-duration-seconds"], int)
+
+
+def test_update_project_changes_what_the_next_build_runs(aws: Callable[..., Any]) -> None:
+    """UpdateProject replaces the given settings; the next build runs the new buildspec and variables.
+
+    https://docs.aws.amazon.com/codebuild/latest/APIReference/API_UpdateProject.html
+    """
+    codebuild, logs = aws("codebuild"), aws("logs")
+    name = make_project(codebuild, "version: 0.2\nphases:\n  build:\n    commands:\n      - echo old\n")
+    created = codebuild.batch_get_projects(names=[name])["projects"][0]
+    new_spec = "version: 0.2\nphases:\n  build:\n    commands:\n      - echo new $COLOUR\n"
+    updated = codebuild.update_project(
+        name=name, source={"type": "NO_SOURCE", "buildspec": new_spec}, timeoutInMinutes=15,
+        environment=dict(ENVIRONMENT, environmentVariables=[{"name": "COLOUR", "value": "blue"}]))["project"]
+    assert updated["source"]["buildspec"] == new_spec and updated["timeoutInMinutes"] == 15
+    assert updated["lastModified"] >= created["lastModified"]
+    assert codebuild.batch_get_projects(names=[name])["projects"][0]["timeoutInMinutes"] == 15
+    build = wait_build(codebuild, codebuild.start_build(projectName=name)["build"]["id"])
+    assert "new blue" in log_lines(logs, build) and build["timeoutInMinutes"] == 15
+    with pytest.raises(ClientError) as err:
+        codebuild.update_project(name=unique("missing"), timeoutInMinutes=10)
+    assert err.value.response["Error"]["Code"] == "ResourceNotFoundException"
+    with pytest.raises(ClientError) as err:
+        codebuild.update_project(name=name, source={"type": "NO_SOURCE"})
+    assert err.value.response["Error"]["Code"] == "InvalidInputException"

@@ -99,6 +99,53 @@ def _build_record(backend: Any, build: dict[str, Any], project: dict[str, Any], 
     build.pop("secondarySourceVersions", None)
 
 
+UPDATABLE = {"description": "description", "source": "source", "artifacts": "artifacts",
+             "environment": "environment", "serviceRole": "serviceRole", "timeoutInMinutes": "timeoutInMinutes",
+             "queuedTimeoutInMinutes": "queuedTimeoutInMinutes", "sourceVersion": "sourceVersion",
+             "logsConfig": "logsConfig", "vpcConfig": "vpcConfig", "cache": "cache", "tags": "tags",
+             "secondarySources": "secondarySources", "secondaryArtifacts": "secondaryArtifacts",
+             "encryptionKey": "encryptionKey", "badgeEnabled": None, "concurrentBuildLimit": "concurrentBuildLimit"}
+
+
+def update_project(self: Any) -> Any:
+    """UpdateProject (absent from moto): change the given settings of an existing project, validated as on create.
+
+    https://docs.aws.amazon.com/codebuild/latest/APIReference/API_UpdateProject.html
+    """
+    from moto.core.responses import ActionResult
+    from moto.utilities.utils import get_partition
+
+    name = self._get_param("name")
+    backend = self.codebuild_backend
+    project = backend.codebuild_projects.get(name)
+    if project is None:
+        raise ResourceNotFoundException(
+            f"Project cannot be found: arn:{get_partition(self.region)}:codebuild:{self.region}:"
+            f"{self.current_account}:project/{name}")
+    changes = {key: self._get_param(key) for key in UPDATABLE if self._get_param(key) is not None}
+    if "source" in changes:
+        validate_source(changes["source"])
+    if "artifacts" in changes:
+        validate_artifacts(changes["artifacts"])
+    if "environment" in changes:
+        responses._validate_required_params_environment(changes["environment"])
+    if "serviceRole" in changes:
+        responses._validate_required_params_service_role(self.current_account, self.region, changes["serviceRole"])
+    meta = project.project_metadata
+    for key, value in changes.items():
+        target = UPDATABLE[key]
+        if target is None:
+            meta["badge"] = {"badgeEnabled": bool(value)}
+        else:
+            meta[target] = value
+    if "serviceRole" in changes:
+        project.service_role = changes["serviceRole"]
+    if "tags" in changes:
+        project.tags = changes["tags"]
+    meta["lastModified"] = datetime.now(UTC)
+    return ActionResult({"project": meta})
+
+
 def start(backend: Any, project_name: str, request: BuildRequest) -> dict[str, Any]:
     """Start a build of ``project_name`` in ``backend`` (used by StartBuild and CodePipeline); return its record."""
     _pending.request = request
@@ -120,6 +167,13 @@ def install() -> None:
     prev_backend_start = models.CodeBuildBackend.start_build
     prev_list_for_project = models.CodeBuildBackend.list_builds_for_project
     prev_list = models.CodeBuildBackend.list_builds
+    prev_create = models.CodeBuildBackend.create_project
+
+    def create_project(self: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        meta = prev_create(self, *args, **kwargs)
+        # AWS's field is lastModified (moto writes lastModifiedDate, which no SDK reads).
+        meta["lastModified"] = meta.get("created")
+        return meta
 
     def response_start_build(self: Any) -> Any:
         timeout = self._get_param("timeoutInMinutesOverride")
@@ -194,7 +248,10 @@ def install() -> None:
     def list_builds(self: Any) -> list[str]:
         return list(reversed(prev_list(self)))
 
+    if not hasattr(responses.CodeBuildResponse, "update_project"):
+        responses.CodeBuildResponse.update_project = update_project  # type: ignore[attr-defined]
     responses.CodeBuildResponse.start_build = response_start_build  # type: ignore[method-assign]
+    models.CodeBuildBackend.create_project = create_project  # type: ignore[method-assign]
     models.CodeBuildBackend.start_build = backend_start_build  # type: ignore[method-assign]
     models.CodeBuildBackend.batch_get_builds = batch_get_builds  # type: ignore[method-assign]
     models.CodeBuildBackend.stop_build = stop_build  # type: ignore[method-assign]
