@@ -210,6 +210,9 @@ IP_ADDRESSES = [
     ("cidr not an address", {"detail": {"ip": [{"cidr": "10.0.0.0/8"}]}}, d(ip="example.com"), False),
     ("cidr v4 block does not hold v6", {"detail": {"ip": [{"cidr": "0.0.0.0/0"}]}}, d(ip="::1"), False),
     ("exact IPv6 in any notation", {"detail": {"ip": ["::1"]}}, d(ip="0:0:0:0:0:0:0:1"), True),
+    ("cidr block is the network, whatever host bits are written", {"detail": {"ip": [{"cidr": "10.0.0.77/24"}]}},
+     d(ip="10.0.0.1"), True),
+    ("IPv4 octets read as decimal", {"detail": {"ip": [{"cidr": "10.0.0.0/24"}]}}, d(ip="010.000.000.009"), True),
 ]
 
 EXISTS = [
@@ -240,6 +243,10 @@ IGNORE_CASE_AND_WILDCARD = [
     ("wildcard escaped star not a wildcard", {"detail": {"s": [{"wildcard": "a\\*b"}]}}, d(s="axb"), False),
     ("wildcard escaped backslash", {"detail": {"s": [{"wildcard": "a\\\\*"}]}}, d(s="a\\bc"), True),
     ("wildcard is case-sensitive", {"detail": {"s": [{"wildcard": "A*"}]}}, d(s="abc"), False),
+    ("wildcard star then same literal", {"detail": {"s": [{"wildcard": "a*a"}]}}, d(s="a"), False),
+    ("wildcard overlapping runs", {"detail": {"s": [{"wildcard": "*ab*ba*"}]}}, d(s="xabax"), False),
+    ("wildcard runs in order", {"detail": {"s": [{"wildcard": "*ab*ba*"}]}}, d(s="xab-bax"), True),
+    ("exactly", {"detail": {"s": [{"exactly": "a*"}]}}, d(s="a*"), True),
 ]
 
 OR = [
@@ -315,6 +322,8 @@ INVALID = [
     ('{"detail": {"s": [{"wildcard": "a\\\\"}]}}', "Invalid escape character at pos 2"),
     ('{"detail": {"s": [{"wildcard": "é**"}]}}', "Consecutive wildcard characters at pos 3"),
     ('{"detail": {"s": [{"exists": null}]}}', "exists match pattern must be either true or false."),
+    ('{"detail": {"s": [{"exactly": 1}]}}', "exact match pattern must be a string"),
+    ('{"detail": {"ip": [{"cidr": "10.0.0.0/"}]}}', "Malformed CIDR"),
     ('{"detail": {"$or": [{"a": [1]}, {"b": {"numeric": [1]}}]}}', "numeric is Ruler reserved fieldName"),
     ('{"a": [NaN]}', "not valid JSON"),
     ("", "not valid JSON"),
@@ -366,6 +375,31 @@ def test_test_event_requires_the_mandatory_envelope() -> None:
             parse_test_event(json.dumps(partial))
     with pytest.raises(InvalidTestEvent):
         parse_test_event("[]")
+
+
+def test_wildcards_do_not_backtrack_on_long_near_misses() -> None:
+    """A many-star wildcard against a long value that just misses stays fast (rules run on every event).
+
+    https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-create-pattern-operators.html
+    """
+    compiled = compile_pattern('{"detail": {"key": [{"wildcard": "*/*/*/*/*.json"}]}}')
+    value = "a/" * 400 + "x.jsno"
+    began = time.perf_counter()
+    assert not compiled.matches(envelope({"key": value}))
+    assert compiled.matches(envelope({"key": value[:-6] + "x.json"}))
+    assert time.perf_counter() - began < 0.05
+
+
+def test_deeply_nested_event_arrays_are_bounded() -> None:
+    """Arrays nested absurdly deep in an event cannot exhaust the stack; they are simply not searched.
+
+    https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-event-patterns-arrays.html
+    """
+    nested: Any = "x"
+    for _ in range(500):
+        nested = [nested]
+    assert not compile_pattern('{"detail": {"v": ["x"]}}').matches(envelope({"v": nested}))
+    assert compile_pattern('{"detail": {"v": ["x"]}}').matches(envelope({"v": [[["x"]]]}))
 
 
 def test_matching_a_compiled_pattern_takes_microseconds() -> None:

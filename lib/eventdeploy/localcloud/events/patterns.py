@@ -30,6 +30,8 @@ MAX_PATTERN_CHARS = 2048
 # Numeric matching works on values between -5.0e9 and +5.0e9 inclusive, 6 digits right of the decimal point.
 NUMBER_LIMIT = 5e9
 OR_KEY = "$or"
+# Arrays nested deeper than this inside an event are not searched (no real event comes close; it bounds recursion).
+MAX_ARRAY_NESTING = 64
 # Branches an expanded $or may produce; beyond this the matcher would be exponential (see module docstring).
 MAX_BRANCHES = 1024
 # Most wildcard-pattern states one field may have alive at once on a worst-case value (Event Ruler's machine
@@ -114,7 +116,7 @@ def parse_test_event(text: str) -> dict[str, Any]:
     """Parse TestEventPattern's ``Event``: a JSON object with id, account, source, time, region, resources, detail-type."""
     try:
         event = json.loads(text, parse_constant=_reject_constant)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise InvalidTestEvent(f"Parameter Event is not valid. Reason: it is not valid JSON ({exc})") from exc
     if not isinstance(event, dict):
         raise InvalidTestEvent("Parameter Event is not valid. Reason: the event must be a JSON object")
@@ -141,7 +143,7 @@ def _reject_constant(name: str) -> Any:
 def _load_json(text: str, what: str) -> Any:
     try:
         return json.loads(text, parse_constant=_reject_constant)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise InvalidEventPattern(f"{what} is not valid JSON: {exc}") from exc
 
 
@@ -271,13 +273,38 @@ def _parse_equals_ignore_case(path: tuple[str, ...], value: Any) -> Predicate:
 
 
 def _parse_wildcard(path: tuple[str, ...], value: Any) -> Predicate:
-    regex = _wildcard_regex(path, _string_operand(path, value, "wildcard"))
-    return lambda v: isinstance(v, str) and regex.fullmatch(v) is not None
+    return _wildcard_predicate(_wildcard_segments(path, _string_operand(path, value, "wildcard")))
 
 
-def _wildcard_regex(path: tuple[str, ...], text: str) -> re.Pattern[str]:
-    """``*`` is any run of characters, ``\\*`` a literal star, ``\\\\`` a literal backslash; nothing else escapes."""
-    parts: list[str] = []
+def _wildcard_predicate(segments: list[str]) -> Predicate:
+    """Match the literal runs between stars left to right, each at its leftmost place.
+
+    Leftmost placement is always safe for ``*`` (any run), and unlike a ``.*a.*b`` regex it cannot backtrack
+    polynomially on a long value that just misses.
+    """
+    if len(segments) == 1:
+        exact = segments[0]
+        return lambda v: isinstance(v, str) and v == exact
+    first, last, middle = segments[0], segments[-1], [run for run in segments[1:-1] if run]
+    fixed = len(first) + len(last)
+
+    def matches(v: Any) -> bool:
+        if not isinstance(v, str) or len(v) < fixed or not v.startswith(first) or not v.endswith(last):
+            return False
+        position, end = len(first), len(v) - len(last)
+        for run in middle:
+            found = v.find(run, position, end)
+            if found < 0:
+                return False
+            position = found + len(run)
+        return True
+
+    return matches
+
+
+def _wildcard_segments(path: tuple[str, ...], text: str) -> list[str]:
+    """The literal runs between unescaped stars (``\\*`` is a literal star, ``\\\\`` a backslash)."""
+    segments = [""]
     # Positions are reported as AWS does: bytes into the quoted JSON string, so the opening quote is position 0.
     position = 1
     i = 0
@@ -286,19 +313,19 @@ def _wildcard_regex(path: tuple[str, ...], text: str) -> re.Pattern[str]:
         if char == "*":
             if i + 1 < len(text) and text[i + 1] == "*":
                 raise _fail(f"Consecutive wildcard characters at pos {position}", path)
-            parts.append(".*")
+            segments.append("")
         elif char == "\\":
             if i + 1 < len(text) and text[i + 1] in "*\\":
-                parts.append(re.escape(text[i + 1]))
+                segments[-1] += text[i + 1]
                 i += 1
                 position += 1
             else:
                 raise _fail(f"Invalid escape character at pos {position}", path)
         else:
-            parts.append(re.escape(char))
+            segments[-1] += char
         position += len(char.encode("utf-8"))
         i += 1
-    return re.compile("".join(parts), re.DOTALL)
+    return segments
 
 
 def _check_wildcard_complexity(pattern: dict[str, Any]) -> bool:
@@ -416,24 +443,29 @@ def _any_value(_: Any) -> bool:
 
 
 def _parse_cidr(path: tuple[str, ...], value: Any) -> Predicate:
-    text = _string_operand(path, value, "cidr")
+    if not isinstance(value, str):
+        # AWS's own wording for a non-string cidr operand (its parser reuses the prefix message).
+        raise _fail("prefix match pattern must be a string", path)
+    text = value
     pieces = text.split("/")
-    if len(pieces) != 2:
+    if len(pieces) != 2 or not pieces[1]:
         raise _fail(f"Malformed CIDR {text!r}, one '/' required", path)
     if not _MASK_BITS.fullmatch(pieces[1]):
         raise _fail(f"Malformed CIDR {text!r}, mask bits must be an integer", path)
     bits = int(pieces[1])
     if bits < 0:
         raise _fail(f"Malformed CIDR {text!r}, mask bits must not be negative", path)
+    if not (_IPV4_TEXT.fullmatch(pieces[0]) or _IPV6_TEXT.fullmatch(pieces[0])):
+        raise _fail(f"Nonstandard IP address: {pieces[0]}", path)
     address = _ip_address(pieces[0])
     if address is None:
         raise _fail(f"Invalid IP address: {pieces[0]}", path)
     width = address.max_prefixlen
     if bits >= width:
         raise _fail(f"IPv{address.version} mask bits must be < {width}", path)
-    # Event Ruler's range starts at the address as written (host bits kept) and ends with all host bits set.
-    low = int(address)
-    high = low | ((1 << (width - bits)) - 1)
+    host_bits = (1 << (width - bits)) - 1
+    low = int(address) & ~host_bits
+    high = low | host_bits
     version = address.version
 
     def in_block(v: Any) -> bool:
@@ -446,7 +478,13 @@ def _parse_cidr(path: tuple[str, ...], value: Any) -> Predicate:
 
 
 def _ip_address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    if not (_IPV4_TEXT.fullmatch(text) or _IPV6_TEXT.fullmatch(text)):
+    if _IPV4_TEXT.fullmatch(text):
+        # AWS reads every octet as decimal ("010.0.0.1" is 10.0.0.1); Python refuses leading zeros.
+        octets = text.split(".")
+        if any(len(octet) > 3 for octet in octets):
+            return None
+        text = ".".join(str(int(octet)) for octet in octets)
+    elif not _IPV6_TEXT.fullmatch(text):
         return None
     try:
         return ipaddress.ip_address(text)
@@ -510,21 +548,24 @@ def _range(low: int | None, low_open: bool, high: int | None, high_open: bool) -
 
 
 def _parse_anything_but(path: tuple[str, ...], value: Any) -> Predicate:
-    kind = "plain"
     if isinstance(value, dict):
         if not value:
             raise _fail("Anything-But expression name not found", path)
         kind, inner = next(iter(value.items()))
         if kind not in (EQUALS_IGNORE_CASE, "prefix", "suffix", "wildcard"):
             raise _fail(f"Unsupported anything-but pattern: {kind}", path)
+        operand = _anything_but_operand(path, inner)
+        predicate = _anything_but_strings(path, kind, operand)
         if len(value) > 1:
             raise _fail("Too many elements in numeric expression", path)
-        value = inner
+        return predicate
+    return _anything_but_values(path, _anything_but_operand(path, value))
+
+
+def _anything_but_operand(path: tuple[str, ...], value: Any) -> list[Any]:
     if not (isinstance(value, (list, str)) or _is_number(value)):
         raise _fail("Value of anything-but must be an array or single string/number value.", path)
-    if kind == "plain":
-        return _anything_but_values(path, value if isinstance(value, list) else [value])
-    return _anything_but_strings(path, kind, value if isinstance(value, list) else [value])
+    return value if isinstance(value, list) else [value]
 
 
 def _anything_but_values(path: tuple[str, ...], values: list[Any]) -> Predicate:
@@ -561,6 +602,9 @@ def _anything_but_strings(path: tuple[str, ...], kind: str, values: list[Any]) -
         if kind in ("prefix", "suffix") and not item:
             raise _fail("Null prefix/suffix not allowed", path)
         texts.append(item)
+    if not texts:
+        # AWS accepts an empty list here but the rule then never matches (nothing to compare against).
+        return lambda v: False
     if kind == EQUALS_IGNORE_CASE:
         folded = {t.lower() for t in texts}
         return lambda v: not (isinstance(v, str) and v.lower() in folded)
@@ -570,11 +614,19 @@ def _anything_but_strings(path: tuple[str, ...], kind: str, values: list[Any]) -
     if kind == "suffix":
         suffixes = tuple(texts)
         return lambda v: not (isinstance(v, str) and v.endswith(suffixes))
-    regexes = [_wildcard_regex(path, t) for t in texts]
-    return lambda v: not (isinstance(v, str) and any(r.fullmatch(v) for r in regexes))
+    wildcards = [_wildcard_predicate(_wildcard_segments(path, t)) for t in texts]
+    return lambda v: not any(w(v) for w in wildcards)
+
+
+def _parse_exactly(path: tuple[str, ...], value: Any) -> Predicate:
+    if not isinstance(value, str):
+        raise _fail("exact match pattern must be a string", path)
+    return lambda v: isinstance(v, str) and v == value
 
 
 _EXPRESSIONS: dict[str, Callable[[tuple[str, ...], Any], Predicate | None]] = {
+    # Event Ruler's explicit spelling of a plain string value; EventBridge accepts it like the documented ones.
+    "exactly": _parse_exactly,
     "prefix": _parse_prefix,
     "suffix": _parse_suffix,
     EQUALS_IGNORE_CASE: _parse_equals_ignore_case,
@@ -707,6 +759,8 @@ def _resolve(event: Any, path: tuple[str, ...]) -> list[tuple[Any, Membership]]:
 
 def _fan_out(array: list[Any], path: tuple[str, ...], depth: int, membership: Membership,
              found: list[tuple[Any, Membership]]) -> None:
+    if len(membership) >= MAX_ARRAY_NESTING:
+        return
     array_id = id(array)
     for element_index, element in enumerate(array):
         _walk(element, path, depth, membership + ((array_id, element_index),), found)
@@ -728,10 +782,11 @@ def _walk(node: Any, path: tuple[str, ...], depth: int, membership: Membership,
     _leaves(node, membership, found)
 
 
-def _leaves(node: Any, membership: Membership, found: list[tuple[Any, Membership]]) -> None:
+def _leaves(node: Any, membership: Membership, found: list[tuple[Any, Membership]], nesting: int = 0) -> None:
     # Scalars in a leaf array are independent values: array consistency only concerns objects in array elements.
     if isinstance(node, list):
-        for element in node:
-            _leaves(element, membership, found)
+        if nesting < MAX_ARRAY_NESTING:
+            for element in node:
+                _leaves(element, membership, found, nesting + 1)
     elif not isinstance(node, dict):
         found.append((node, membership))
