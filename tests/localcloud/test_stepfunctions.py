@@ -433,6 +433,30 @@ def test_wait_for_task_token_success_failure_and_heartbeat(aws: Callable[..., An
     assert (timed_out["status"], timed_out["error"]) == ("FAILED", "States.HeartbeatTimeout")
 
 
+def test_task_failed_wildcard_catches_heartbeat_timeout_but_not_timeout(aws: Callable[..., Any], sfn: Any) -> None:
+    """https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html : States.TaskFailed
+    matches any error name except States.Timeout; a missed heartbeat is States.HeartbeatTimeout."""
+    url = aws("sqs").create_queue(QueueName=unique("tokens"))["QueueUrl"]
+
+    def asking(**task: Any) -> dict[str, Any]:
+        return {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+                "Parameters": {"QueueUrl": url, "MessageBody": {"token.$": "$$.Task.Token"}}, **task}
+
+    machine = make_machine(sfn, {"StartAt": "Beat", "States": {
+        "Beat": asking(HeartbeatSeconds=1, Catch=[{"ErrorEquals": ["States.TaskFailed"], "ResultPath": "$.beat",
+                                                   "Next": "Slow"}]),
+        "Slow": asking(TimeoutSeconds=1, Catch=[{"ErrorEquals": ["States.TaskFailed"], "Next": "Wrong"},
+                                                {"ErrorEquals": ["States.Timeout"], "ResultPath": "$.slow",
+                                                 "Next": "Done"}]),
+        "Wrong": {"Type": "Fail", "Error": "TaskFailedCaughtATimeout"},
+        "Done": {"Type": "Pass", "End": True},
+    }})
+    done = run(sfn, machine)
+    assert done["status"] == "SUCCEEDED", done
+    output = json.loads(done["output"])
+    assert output["beat"]["Error"] == "States.HeartbeatTimeout" and output["slow"]["Error"] == "States.Timeout"
+
+
 # --- service integrations in the owning account ----------------------------------------------------------------
 
 

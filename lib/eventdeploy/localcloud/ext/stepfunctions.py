@@ -11,6 +11,7 @@ def install(ctx: ExtensionContext) -> None:
     from eventdeploy.localcloud.stepfunctions import (
         codebuild_task,
         emulated_time,
+        error_matching,
         errors,
         executions,
         json_values,
@@ -24,6 +25,7 @@ def install(ctx: ExtensionContext) -> None:
     service_clients.install()
     lambda_errors.install()
     task_timeouts.install()
+    error_matching.install()
     emulated_time.install()
     json_values.install()
     executions.install()
