@@ -253,23 +253,57 @@ def _ignore_case_operand(path: tuple[str, ...], value: dict[str, Any], operator:
 
 def _parse_prefix(path: tuple[str, ...], value: Any) -> Predicate:
     if isinstance(value, dict):
-        folded = _ignore_case_operand(path, value, "prefix").lower()
-        return lambda v: isinstance(v, str) and v.lower().startswith(folded)
+        operand = _ignore_case_operand(path, value, "prefix")
+        return lambda v: isinstance(v, str) and bool(_ignore_case_reach(v, operand, backwards=False))
     text = _string_operand(path, value, "prefix")
     return lambda v: isinstance(v, str) and v.startswith(text)
 
 
 def _parse_suffix(path: tuple[str, ...], value: Any) -> Predicate:
     if isinstance(value, dict):
-        folded = _ignore_case_operand(path, value, "suffix").lower()
-        return lambda v: isinstance(v, str) and v.lower().endswith(folded)
+        operand = _ignore_case_operand(path, value, "suffix")
+        return lambda v: isinstance(v, str) and bool(_ignore_case_reach(v, operand, backwards=True))
     text = _string_operand(path, value, "suffix")
     return lambda v: isinstance(v, str) and v.endswith(text)
 
 
 def _parse_equals_ignore_case(path: tuple[str, ...], value: Any) -> Predicate:
-    folded = _string_operand(path, value, EQUALS_IGNORE_CASE).lower()
-    return lambda v: isinstance(v, str) and v.lower() == folded
+    operand = _string_operand(path, value, EQUALS_IGNORE_CASE)
+    return lambda v: isinstance(v, str) and _equals_ignore_case(v, operand)
+
+
+def _equals_ignore_case(value: str, operand: str) -> bool:
+    if value.isascii() and operand.isascii():
+        return value.lower() == operand.lower()
+    return len(value) in _ignore_case_reach(value, operand, backwards=False)
+
+
+def _ignore_case_reach(value: str, operand: str, backwards: bool) -> set[int]:
+    """Offsets of ``value`` reachable by reading ``operand`` case-insensitively from its start (or end).
+
+    Case-insensitive as AWS means it: each operand character stands for its own lower or upper case, which may be
+    longer than one character ("ß" also matches "SS") and is not symmetric ("SS" does not match "ß").
+    """
+    if value.isascii() and operand.isascii():
+        if len(value) < len(operand):
+            return set()
+        piece = value[len(value) - len(operand):] if backwards else value[:len(operand)]
+        if piece.lower() != operand.lower():
+            return set()
+        return {len(value) - len(operand) if backwards else len(operand)}
+    reachable = {len(value) if backwards else 0}
+    for char in reversed(operand) if backwards else operand:
+        forms = {char.lower(), char.upper()}
+        moved: set[int] = set()
+        for form in forms:
+            for offset in reachable:
+                start = offset - len(form) if backwards else offset
+                if start >= 0 and value.startswith(form, start):
+                    moved.add(start if backwards else offset + len(form))
+        if not moved:
+            return set()
+        reachable = moved
+    return reachable
 
 
 def _parse_wildcard(path: tuple[str, ...], value: Any) -> Predicate:
@@ -606,8 +640,7 @@ def _anything_but_strings(path: tuple[str, ...], kind: str, values: list[Any]) -
         # AWS accepts an empty list here but the rule then never matches (nothing to compare against).
         return lambda v: False
     if kind == EQUALS_IGNORE_CASE:
-        folded = {t.lower() for t in texts}
-        return lambda v: not (isinstance(v, str) and v.lower() in folded)
+        return lambda v: not (isinstance(v, str) and any(_equals_ignore_case(v, t) for t in texts))
     if kind == "prefix":
         prefixes = tuple(texts)
         return lambda v: not (isinstance(v, str) and v.startswith(prefixes))
