@@ -374,3 +374,137 @@ def test_template_errors_are_rejected_before_any_stack_exists(
     with pytest.raises(cfn.exceptions.ClientError, match=message.replace("[", r"\[").replace("]", r"\]")):
         cfn.create_stack(StackName=name, TemplateBody=stack_template(resources))
     assert not [s for s in cfn.list_stacks()["StackSummaries"] if s["StackName"] == name]
+
+
+RULE_HANDLER = '''
+import datetime
+import json
+
+import boto3
+
+
+def handler(event, context):
+    params = json.loads(event["ruleParameters"])
+    boto3.client("config").put_evaluations(
+        Evaluations=[{
+            "ComplianceResourceType": "AWS::S3::Bucket",
+            "ComplianceResourceId": params["bucket"],
+            "ComplianceType": params["verdict"],
+            "Annotation": params["note"],
+            "OrderingTimestamp": datetime.datetime.now(datetime.timezone.utc),
+        }],
+        ResultToken=event["resultToken"],
+    )
+    return {"invoked": event["configRuleName"], "messageType": json.loads(event["invokingEvent"])["messageType"]}
+'''
+
+
+def custom_rule_function(aws: Callable[..., Any], account: str) -> str:
+    """A Lambda function that reports the verdict its rule parameters name, as a custom Config rule does."""
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("index.py", RULE_HANDLER)
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                     "Principal": {"Service": "lambda.amazonaws.com"}}]}
+    role = aws("iam", account_id=account).create_role(
+        RoleName=f"rule-{uuid.uuid4().hex[:8]}", AssumeRolePolicyDocument=json.dumps(trust))
+    return aws("lambda", account_id=account).create_function(
+        FunctionName=f"rule-{uuid.uuid4().hex[:8]}", Runtime="python3.11", Role=role["Role"]["Arn"],
+        Handler="index.handler", Code={"ZipFile": buffer.getvalue()}, Timeout=30)["FunctionArn"]
+
+
+def put_rule(config: Any, name: str, function_arn: str, bucket: str, verdict: str, note: str) -> None:
+    """Create or update the custom rule with the verdict its function should report."""
+    config.put_config_rule(ConfigRule={
+        "ConfigRuleName": name,
+        "Source": {"Owner": "CUSTOM_LAMBDA", "SourceIdentifier": function_arn,
+                   "SourceDetails": [{"EventSource": "aws.config", "MessageType": "ScheduledNotification",
+                                      "MaximumExecutionFrequency": "One_Hour"}]},
+        "InputParameters": json.dumps({"bucket": bucket, "verdict": verdict, "note": note}),
+    })
+
+
+def evaluate(config: Any, rule: str, after: Any) -> dict[str, Any]:
+    """Start an evaluation and wait until the rule's result was recorded again."""
+    config.start_config_rules_evaluation(ConfigRuleNames=[rule])
+    deadline = time.monotonic() + 30
+    while True:
+        results = config.get_compliance_details_by_config_rule(ConfigRuleName=rule)["EvaluationResults"]
+        if results and results[0]["ResultRecordedTime"] != after:
+            return results[0]
+        if time.monotonic() > deadline:
+            pytest.fail(f"rule {rule} recorded no new result in 30s (have {results})")
+        time.sleep(0.1)
+
+
+def test_config_compliance_change_only_on_change(aws: Callable[..., Any]) -> None:
+    """A custom Lambda rule evaluated three times (COMPLIANT, COMPLIANT, NON_COMPLIANT) emits two
+    Config Rules Compliance Change events, the second with the old result
+    (https://docs.aws.amazon.com/config/latest/developerguide/example-config-rule-compliance-notification.html,
+    https://docs.aws.amazon.com/config/latest/developerguide/evaluate-config_develop-rules_example-events.html)."""
+    account = new_account()
+    tap = Tap(aws, account, "aws.config")
+    config = aws("config", account_id=account)
+    function_arn = custom_rule_function(aws, account)
+    rule, bucket = f"rule-{uuid.uuid4().hex[:8]}", f"bucket-{uuid.uuid4().hex[:8]}"
+    put_rule(config, rule, function_arn, bucket, "COMPLIANT", "versioned")
+    rule_arn = config.describe_config_rules(ConfigRuleNames=[rule])["ConfigRules"][0]["ConfigRuleArn"]
+    assert config.describe_compliance_by_config_rule(ConfigRuleNames=[rule])["ComplianceByConfigRules"] == [
+        {"ConfigRuleName": rule, "Compliance": {"ComplianceType": "INSUFFICIENT_DATA"}}]
+
+    first = evaluate(config, rule, None)
+    assert first["ComplianceType"] == "COMPLIANT" and first["Annotation"] == "versioned"
+    [event] = tap.wait_for(lambda seen: len(seen) >= 1)
+    check_envelope(event, account, "aws.config", "Config Rules Compliance Change")
+    assert event["resources"] == []
+    detail = event["detail"]
+    assert "oldEvaluationResult" not in detail
+    assert {k: v for k, v in detail.items() if k not in ("newEvaluationResult", "notificationCreationTime")} == {
+        "resourceId": bucket, "awsRegion": REGION, "awsAccountId": account, "configRuleName": rule,
+        "recordVersion": "1.0", "configRuleARN": rule_arn, "messageType": "ComplianceChangeNotification",
+        "resourceType": "AWS::S3::Bucket"}
+    new = detail["newEvaluationResult"]
+    assert new["evaluationResultIdentifier"]["evaluationResultQualifier"] == {
+        "configRuleName": rule, "resourceType": "AWS::S3::Bucket", "resourceId": bucket}
+    assert new["complianceType"] == "COMPLIANT" and new["annotation"] == "versioned"
+    for stamp in (new["resultRecordedTime"], new["configRuleInvokedTime"],
+                  new["evaluationResultIdentifier"]["orderingTimestamp"], detail["notificationCreationTime"]):
+        time.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%fZ")
+
+    second = evaluate(config, rule, first["ResultRecordedTime"])
+    assert second["ComplianceType"] == "COMPLIANT"
+    assert len(tap.settle(1.5)) == 1, "the same compliance again must not emit a change"
+
+    put_rule(config, rule, function_arn, bucket, "NON_COMPLIANT", "versioning suspended")
+    third = evaluate(config, rule, second["ResultRecordedTime"])
+    assert third["ComplianceType"] == "NON_COMPLIANT"
+    changed = tap.wait_for(lambda seen: len(seen) >= 2)[1]["detail"]
+    assert changed["oldEvaluationResult"]["complianceType"] == "COMPLIANT"
+    assert changed["newEvaluationResult"]["complianceType"] == "NON_COMPLIANT"
+    assert changed["newEvaluationResult"]["annotation"] == "versioning suspended"
+
+    assert config.describe_compliance_by_config_rule(ConfigRuleNames=[rule])["ComplianceByConfigRules"] == [
+        {"ConfigRuleName": rule, "Compliance": {"ComplianceType": "NON_COMPLIANT", "ComplianceContributorCount": {
+            "CappedCount": 1, "CapExceeded": False}}}]
+    by_resource = config.get_compliance_details_by_resource(ResourceType="AWS::S3::Bucket", ResourceId=bucket)
+    assert [(r["EvaluationResultIdentifier"]["EvaluationResultQualifier"]["ConfigRuleName"], r["ComplianceType"])
+            for r in by_resource["EvaluationResults"]] == [(rule, "NON_COMPLIANT")]
+    assert config.get_compliance_details_by_config_rule(
+        ConfigRuleName=rule, ComplianceTypes=["COMPLIANT"])["EvaluationResults"] == []
+
+
+def test_config_put_evaluations_rejects_bad_tokens_and_unknown_rules(aws: Callable[..., Any]) -> None:
+    """PutEvaluations needs the ResultToken Config issued (InvalidResultTokenException otherwise); compliance of
+    an unknown rule is NoSuchConfigRuleException (https://docs.aws.amazon.com/config/latest/APIReference/API_PutEvaluations.html)."""
+    config = aws("config", account_id=new_account())
+    evaluation = {"ComplianceResourceType": "AWS::S3::Bucket", "ComplianceResourceId": "b",
+                  "ComplianceType": "COMPLIANT", "OrderingTimestamp": time.time()}
+    with pytest.raises(config.exceptions.InvalidResultTokenException):
+        config.put_evaluations(Evaluations=[evaluation], ResultToken="not-a-token")
+    with pytest.raises(config.exceptions.NoSuchConfigRuleException):
+        config.get_compliance_details_by_config_rule(ConfigRuleName="no-such-rule")
+    with pytest.raises(config.exceptions.NoSuchConfigRuleException):
+        config.describe_compliance_by_config_rule(ConfigRuleNames=["no-such-rule"])

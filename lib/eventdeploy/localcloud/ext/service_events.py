@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 from eventdeploy.localcloud.extensions import ExtensionContext
-from eventdeploy.localcloud.service_events import cfn_lifecycle, cfn_local_resources, cfn_patch, ecr_events
+from eventdeploy.localcloud.service_events import (
+    cfn_lifecycle,
+    cfn_local_resources,
+    cfn_patch,
+    config_api,
+    config_store,
+    ecr_events,
+)
 
 
 def install(ctx: ExtensionContext) -> None:
     """Patch moto's ECR, CloudFormation and Config so their state changes reach the default bus."""
     ecr_events.install()
     cfn_patch.install()
+    config_api.install()
     ctx.route(cfn_local_resources.SIGNAL_ROUTE, cfn_local_resources.signal_route)
     ctx.on_reset(cfn_local_resources.reset)
     ctx.on_reset(cfn_lifecycle.reset)
+    ctx.on_reset(config_store.store.clear)
