@@ -400,3 +400,84 @@ def test_lambda_invoke_action_waits_for_job_result(aws: Callable[..., Any]) -> N
     with pytest.raises(ClientError) as err:
         codepipeline.put_job_success_result(jobId="11111111-1111-1111-1111-111111111111")
     assert err.value.response["Error"]["Code"] == "JobNotFoundException"
+
+
+def test_cloudformation_deploy_failure_and_replace_on_failure(aws: Callable[..., Any]) -> None:
+    """A stack that rolls back fails the CloudFormation action; CREATE_UPDATE refuses a ROLLBACK_COMPLETE stack;
+    REPLACE_ON_FAILURE deletes it and creates it again.
+
+    https://docs.aws.amazon.com/codepipeline/latest/userguide/action-reference-CloudFormation.html
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/continuous-delivery-codepipeline-action-reference.html
+    """
+    codepipeline, cfn = aws("codepipeline"), aws("cloudformation")
+    broken = "Resources:\n  Thing:\n    Type: AWS::Nope::Thing\n"
+    src, store = source_bucket(aws, {"broken.yaml": broken, "good.yaml": TEMPLATE,
+                                     "config.json": json.dumps({"Parameters": {"QueueName": unique("cp-q")}})})
+    stack = unique("cp-stack")
+
+    def deploy_stage(mode: str, template: str) -> dict[str, Any]:
+        return {"name": "Deploy", "actions": [{"name": "Stack", "actionTypeId": TYPE["cfn"],
+                                               "inputArtifacts": [{"name": "SourceOut"}], "configuration": {
+            "ActionMode": mode, "StackName": stack, "TemplatePath": f"SourceOut::{template}",
+            "TemplateConfiguration": "SourceOut::config.json"}}]}
+
+    name = create(aws, store, [source_stage(src), deploy_stage("CREATE_UPDATE", "broken.yaml")])
+    first = codepipeline.start_pipeline_execution(name=name)["pipelineExecutionId"]
+    assert wait_execution(codepipeline, name, first)["status"] == "Failed"
+    latest = codepipeline.get_pipeline_state(name=name)["stageStates"][1]["actionStates"][0]["latestExecution"]
+    assert "ROLLBACK_COMPLETE" in latest["errorDetails"]["message"]
+    assert cfn.describe_stacks(StackName=stack)["Stacks"][0]["StackStatus"] == "ROLLBACK_COMPLETE"
+
+    pipeline = codepipeline.get_pipeline(name=name)["pipeline"]
+    codepipeline.update_pipeline(pipeline={**pipeline, "stages": [source_stage(src),
+                                                                   deploy_stage("CREATE_UPDATE", "good.yaml")]})
+    second = codepipeline.start_pipeline_execution(name=name)["pipelineExecutionId"]
+    assert wait_execution(codepipeline, name, second)["status"] == "Failed"
+    latest = codepipeline.get_pipeline_state(name=name)["stageStates"][1]["actionStates"][0]["latestExecution"]
+    assert "can not be updated" in latest["errorDetails"]["message"]
+
+    pipeline = codepipeline.get_pipeline(name=name)["pipeline"]
+    codepipeline.update_pipeline(pipeline={**pipeline, "stages": [source_stage(src),
+                                                                   deploy_stage("REPLACE_ON_FAILURE", "good.yaml")]})
+    third = codepipeline.start_pipeline_execution(name=name)["pipelineExecutionId"]
+    assert wait_execution(codepipeline, name, third)["status"] == "Succeeded"
+    assert cfn.describe_stacks(StackName=stack)["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"
+    assert [s["status"] for s in codepipeline.list_pipeline_executions(pipelineName=name)[
+        "pipelineExecutionSummaries"]] == ["Succeeded", "Failed", "Failed"]
+
+
+def test_ecr_source_and_s3_deploy(aws: Callable[..., Any]) -> None:
+    """An ECR source hands on imageDetail.json for RepositoryName:ImageTag; an S3 deploy writes the artifact.
+
+    https://docs.aws.amazon.com/codepipeline/latest/userguide/action-reference-ECR.html
+    https://docs.aws.amazon.com/codepipeline/latest/userguide/action-reference-S3Deploy.html
+    """
+    codepipeline, ecr, s3 = aws("codepipeline"), aws("ecr"), aws("s3")
+    repo = unique("cp-repo")
+    ecr.create_repository(repositoryName=repo)
+    manifest = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+                           "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 7,
+                                      "digest": "sha256:" + "a" * 64}, "layers": []})
+    digest = ecr.put_image(repositoryName=repo, imageManifest=manifest, imageTag="v1")["image"]["imageId"][
+        "imageDigest"]
+    store, target = unique("cp-store"), unique("cp-target")
+    s3.create_bucket(Bucket=store)
+    s3.create_bucket(Bucket=target)
+    name = create(aws, store, [
+        {"name": "Source", "actions": [{"name": "Image", "outputArtifacts": [{"name": "ImageOut"}],
+                                        "actionTypeId": {"category": "Source", "owner": "AWS", "provider": "ECR",
+                                                         "version": "1"},
+                                        "configuration": {"RepositoryName": repo, "ImageTag": "v1"}}]},
+        {"name": "Publish", "actions": [{"name": "Copy", "inputArtifacts": [{"name": "ImageOut"}],
+                                         "actionTypeId": {"category": "Deploy", "owner": "AWS", "provider": "S3",
+                                                          "version": "1"},
+                                         "configuration": {"BucketName": target, "Extract": "true",
+                                                           "ObjectKey": "release"}}]},
+    ])
+    execution_id = codepipeline.start_pipeline_execution(name=name)["pipelineExecutionId"]
+    execution = wait_execution(codepipeline, name, execution_id)
+    assert execution["status"] == "Succeeded"
+    assert execution["artifactRevisions"][0]["revisionId"] == digest
+    detail = json.loads(s3.get_object(Bucket=target, Key="release/imageDetail.json")["Body"].read())
+    assert detail["RepositoryName"] == repo and detail["ImageDigest"] == digest and detail["ImageTags"] == ["v1"]
+    assert detail["ImageURI"].endswith(f".dkr.ecr.us-east-1.amazonaws.com/{repo}@{digest}")
