@@ -422,3 +422,51 @@ def test_lambda_alarm_action_gets_documented_payload(aws: Aws) -> None:
         actions = cw.describe_alarm_history(AlarmName=name, HistoryItemType="Action")["AlarmHistoryItems"]
         time.sleep(0.05)
     assert actions and actions[0]["HistorySummary"] == f"Successfully executed action {fn}"
+
+
+def test_composite_alarm_follows_its_rule(aws: Aws) -> None:
+    """A composite alarm is ALARM while its rule holds and OK otherwise; DescribeAlarms lists it only on request.
+
+    https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutCompositeAlarm.html
+    https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_DescribeAlarms.html
+    """
+    cw = aws("cloudwatch")
+    tag = uuid.uuid4().hex[:8]
+    errors, latency, deploying = f"errors-{tag}", f"latency-{tag}", f"deploying-{tag}"
+
+    def child(name: str, missing: str) -> None:
+        # Without data, TreatMissingData alone decides: breaching holds a child in ALARM, notBreaching in OK.
+        cw.put_metric_alarm(AlarmName=name, Namespace=f"Test/{tag}", MetricName=name, Statistic="Sum", Period=60,
+                            EvaluationPeriods=1, Threshold=1.0, ComparisonOperator="GreaterThanThreshold",
+                            TreatMissingData=missing)
+
+    child(errors, "breaching")
+    child(latency, "notBreaching")
+    child(deploying, "breaching")
+    parent = f"rollback-{tag}"
+    rule = f'(ALARM("{errors}") OR ALARM({latency})) AND NOT ALARM({deploying})'
+    cw.put_composite_alarm(AlarmName=parent, AlarmRule=rule, AlarmDescription="roll back")
+    assert all(a["AlarmName"] != parent for a in cw.describe_alarms()["MetricAlarms"])
+    assert cw.describe_alarms(AlarmNames=[parent])["CompositeAlarms"] == []
+
+    def parent_state() -> dict[str, Any]:
+        [c] = cw.describe_alarms(AlarmNames=[parent], AlarmTypes=["CompositeAlarm"])["CompositeAlarms"]
+        return c
+
+    def wait_parent(state: str) -> dict[str, Any]:
+        deadline = time.monotonic() + 20
+        while (c := parent_state())["StateValue"] != state and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert c["StateValue"] == state, c
+        return c
+
+    assert parent_state()["AlarmRule"] == rule
+    wait_parent("OK")  # errors is ALARM but the deployment alarm suppresses the rule
+    child(deploying, "notBreaching")  # the deployment ends
+    fired = wait_parent("ALARM")
+    assert errors in fired["StateReason"] or errors in fired["StateReasonData"]
+    with pytest.raises(cw.exceptions.ClientError) as err:
+        cw.put_composite_alarm(AlarmName=f"bad-{tag}", AlarmRule="ALARM(no-such-alarm-xyz)")
+    assert "no-such-alarm-xyz" in str(err.value)
+    hist = cw.describe_alarm_history(AlarmName=parent, HistoryItemType="StateUpdate")["AlarmHistoryItems"]
+    assert hist[0]["AlarmType"] == "CompositeAlarm"

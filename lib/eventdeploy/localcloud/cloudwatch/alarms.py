@@ -16,7 +16,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from eventdeploy.localcloud.cloudwatch import metricdata, query
+from eventdeploy.localcloud.cloudwatch import composite, metricdata, query
 from eventdeploy.localcloud.cloudwatch import statistics as st
 from eventdeploy.localcloud.cloudwatch.evaluation import (
     Outcome,
@@ -106,6 +106,11 @@ def _dims_map(dimensions: Any) -> dict[str, str]:
 
 def configuration(alarm: Any) -> dict[str, Any]:
     """The ``configuration`` block of the state-change event."""
+    if getattr(alarm, "rule", None):
+        block: dict[str, Any] = {"alarmRule": alarm.rule}
+        if alarm.description:
+            block["description"] = alarm.description
+        return block
     metrics: list[dict[str, Any]] = []
     if alarm.metric_data_queries:
         for q in alarm.metric_data_queries:
@@ -231,7 +236,7 @@ def sns_message(account_id: str, region: str, alarm: Any, old_state: str, when: 
         "TreatMissingData": alarm.treat_missing_data or "missing",
         "EvaluateLowSampleCountPercentile": alarm.evaluate_low_sample_count_percentile or "",
     }
-    return {
+    message = {
         "AlarmName": alarm.name, "AlarmDescription": alarm.description, "AWSAccountId": account_id,
         "AlarmConfigurationUpdatedTimestamp": alarm.configuration_updated_timestamp.isoformat(),
         "NewStateValue": alarm.state_value, "NewStateReason": alarm.state_reason,
@@ -239,6 +244,11 @@ def sns_message(account_id: str, region: str, alarm: Any, old_state: str, when: 
         "OldStateValue": old_state, "OKActions": list(alarm.ok_actions), "AlarmActions": list(alarm.alarm_actions),
         "InsufficientDataActions": list(alarm.insufficient_data_actions), "Trigger": trigger,
     }
+    if getattr(alarm, "rule", None):
+        # A composite alarm's notification carries its rule instead of a metric trigger.
+        del message["Trigger"]
+        message["AlarmRule"] = alarm.rule
+    return message
 
 
 def _run_action(account_id: str, region: str, alarm: Any, action: str, message: dict[str, Any],
@@ -354,3 +364,47 @@ def apply(alarm: Any, outcome: Outcome) -> bool:
         return False
     alarm.update_state(outcome.reason, reason_data_json(outcome.reason_data), outcome.state)
     return True
+
+
+def _long_time(when: Any) -> str:
+    if not isinstance(when, datetime):
+        return ""
+    when = when if when.tzinfo else when.replace(tzinfo=UTC)
+    return when.astimezone(UTC).strftime("%A %d %B, %Y %H:%M:%S UTC")
+
+
+def evaluate_composite(alarms_by_name: dict[str, Any], alarm: Any) -> Outcome:
+    """ALARM when the composite alarm's rule holds, else OK; reason names the latest child transition."""
+    node = composite.parse(alarm.rule)
+    find = composite.lookup(alarms_by_name)
+
+    def state_of(ref: str) -> str | None:
+        child = find(ref)
+        return None if child is None else child.state_value
+
+    state = "ALARM" if composite.holds(node, state_of) else "OK"
+    if state == alarm.state_value:
+        return Outcome(None)
+    children = [c for c in (find(ref) for ref in composite.referenced(node)) if c is not None]
+    if not children:
+        truth = "TRUE" if state == "ALARM" else "FALSE"
+        return Outcome(state, f"The alarm rule {alarm.rule} is {truth}", {"triggeringAlarms": []})
+
+    def changed_at(c: Any) -> float:
+        when = getattr(c, "state_transitioned_timestamp", None) or c.state_updated_timestamp
+        return when.timestamp() if isinstance(when, datetime) else 0.0
+
+    latest = max(children, key=changed_at)
+    when = getattr(latest, "state_transitioned_timestamp", None) or latest.state_updated_timestamp
+    reason = f"{latest.alarm_arn} transitioned to {latest.state_value} at {_long_time(when)}"
+    data = {"triggeringAlarms": [{"arn": c.alarm_arn, "state": {
+        "value": c.state_value, "timestamp": _state_block(c.state_value, "", None, _aware(
+            getattr(c, "state_transitioned_timestamp", None) or c.state_updated_timestamp)).get("timestamp")}}
+        for c in children]}
+    return Outcome(state, reason, data)
+
+
+def _aware(when: Any) -> datetime | None:
+    if not isinstance(when, datetime):
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)

@@ -22,6 +22,7 @@ TICK_S = 10.0
 STANDARD_CADENCE_S = 60.0
 HIGH_RES_CADENCE_S = 10.0
 _DUE = "_eventdeploy_next_evaluation"
+MAX_COMPOSITE_PASSES = 5
 
 
 def cadence(alarm: Any) -> float:
@@ -29,32 +30,49 @@ def cadence(alarm: Any) -> float:
     return HIGH_RES_CADENCE_S if alarms.alarm_period(alarm) < 60 else STANDARD_CADENCE_S
 
 
-def _metric_alarms() -> list[tuple[str, str, Any]]:
+def _backends() -> list[tuple[str, str, Any]]:
     from moto.cloudwatch.models import cloudwatch_backends
 
-    found = []
-    for account_id, per_region in list(dict.items(cloudwatch_backends)):
-        for region, backend in list(dict.items(per_region)):
-            for alarm in list(backend.alarms.values()):
-                if getattr(alarm, "rule", None) is None:
-                    found.append((account_id, region, alarm))
-    return found
+    return [(account_id, region, backend)
+            for account_id, per_region in list(dict.items(cloudwatch_backends))
+            for region, backend in list(dict.items(per_region))]
 
 
 def evaluate_due(force: bool = False) -> int:
-    """Evaluate every alarm whose cadence has come round (all of them with ``force``); returns how many ran."""
+    """Evaluate every metric alarm whose cadence has come round (all with ``force``), then the composite alarms.
+
+    Returns how many alarms were evaluated.
+    """
     ran = 0
     mono = time.monotonic()
-    for account_id, region, alarm in _metric_alarms():
-        if not force and getattr(alarm, _DUE, 0.0) > mono:
-            continue
-        setattr(alarm, _DUE, mono + clock.scaled(cadence(alarm)))
-        try:
-            alarms.apply(alarm, alarms.evaluate_alarm(account_id, region, alarm))
-        except Exception:
-            log.exception("evaluating alarm %s (%s/%s) failed", alarm.name, account_id, region)
-        ran += 1
+    for account_id, region, backend in _backends():
+        everything = dict(backend.alarms)
+        composites = [a for a in everything.values() if getattr(a, "rule", None)]
+        for alarm in everything.values():
+            if getattr(alarm, "rule", None) or (not force and getattr(alarm, _DUE, 0.0) > mono):
+                continue
+            setattr(alarm, _DUE, mono + clock.scaled(cadence(alarm)))
+            try:
+                alarms.apply(alarm, alarms.evaluate_alarm(account_id, region, alarm))
+            except Exception:
+                log.exception("evaluating alarm %s (%s/%s) failed", alarm.name, account_id, region)
+            ran += 1
+        ran += _evaluate_composites(everything, composites)
     return ran
+
+
+def _evaluate_composites(everything: dict[str, Any], composites: list[Any]) -> int:
+    # Composite alarms may watch composite alarms: settle in passes, bounded so a cycle cannot spin.
+    for _ in range(MAX_COMPOSITE_PASSES):
+        changed = False
+        for alarm in composites:
+            try:
+                changed |= alarms.apply(alarm, alarms.evaluate_composite(everything, alarm))
+            except Exception:
+                log.exception("evaluating composite alarm %s failed", alarm.name)
+        if not changed:
+            break
+    return len(composites)
 
 
 class Evaluator:

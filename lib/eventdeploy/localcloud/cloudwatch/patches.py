@@ -5,7 +5,8 @@ Replaced (the store supersedes moto's single list of data, so these cannot deleg
 ``get_metric_data``, ``list_metrics`` and the ``GetMetricStatistics`` / ``ListMetrics`` responses (moto drops
 ExtendedStatistics and RecentlyActive).
 Wrapped, calling the previous implementation: ``put_metric_alarm``, ``delete_alarms``, ``Alarm.update_state``.
-Added: the ``DescribeAlarmHistory`` action, which moto lacks.
+Added: the ``DescribeAlarmHistory`` and ``PutCompositeAlarm`` actions, which moto lacks; ``DescribeAlarms`` is
+answered here so AlarmTypes and combined filters behave as AWS documents.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from eventdeploy.localcloud.cloudwatch import alarms, metricdata, query
+from eventdeploy.localcloud.cloudwatch import alarms, composite, metricdata, query
 from eventdeploy.localcloud.cloudwatch import statistics as st
 from eventdeploy.localcloud.cloudwatch.evaluation import OPERATORS, TREATMENTS
 from eventdeploy.localcloud.cloudwatch.mathexpr import MathError
@@ -350,6 +351,65 @@ def response_list_metrics(self: Any) -> Any:
     return ActionResult({"Metrics": metrics, "NextToken": next_token})
 
 
+def response_put_composite_alarm(self: Any) -> Any:
+    """PutCompositeAlarm (moto lacks it): validate the rule and its alarms, then store it as a moto Alarm."""
+    from moto.core.responses import EmptyResult
+
+    exc = _exc()
+    backend = self.cloudwatch_backend
+    name, rule = self._get_param("AlarmName"), self._get_param("AlarmRule")
+    if not name:
+        raise exc.ValidationError("The parameter AlarmName is required.")
+    try:
+        node = composite.parse(rule or "")
+    except composite.InvalidRule as err:
+        raise exc.ValidationError(str(err)) from None
+    find = composite.lookup(backend.alarms)
+    missing = [ref for ref in composite.referenced(node) if find(ref) is None]
+    if missing:
+        raise exc.ValidationError(f"Could not save the composite alarm as alarms [{', '.join(missing)}] in the "
+                                  "alarm rule do not exist; create them first.")
+    actions_enabled = self._get_param("ActionsEnabled")
+    backend.put_metric_alarm(
+        name=name, namespace=None, metric_name=None, comparison_operator=None, evaluation_periods=None,
+        period=None, threshold=None, statistic=None, description=self._get_param("AlarmDescription"),
+        dimensions=[], alarm_actions=self._get_param("AlarmActions", []), ok_actions=self._get_param("OKActions", []),
+        insufficient_data_actions=self._get_param("InsufficientDataActions", []),
+        actions_enabled=True if actions_enabled is None else actions_enabled in (True, "true", "True"),
+        rule=rule, tags=self._get_param("Tags", []),
+    )
+    backend.alarms[name].alarm_rule = rule
+    return EmptyResult()
+
+
+def response_describe_alarms(self: Any) -> Any:
+    """DescribeAlarms with AWS's filters combined and AlarmTypes honoured (only metric alarms by default)."""
+    from moto.core.responses import ActionResult
+
+    names = self._get_param("AlarmNames", []) or []
+    prefix = self._get_param("AlarmNamePrefix")
+    action_prefix = self._get_param("ActionPrefix")
+    state = self._get_param("StateValue")
+    types = self._get_param("AlarmTypes", []) or ["MetricAlarm"]
+    if names and prefix:
+        raise _exc().InvalidParameterCombination("AlarmNames and AlarmNamePrefix cannot be specified together.")
+    found = []
+    for alarm in list(self.cloudwatch_backend.alarms.values()):
+        if names and alarm.name not in names:
+            continue
+        if prefix and not alarm.name.startswith(prefix):
+            continue
+        if action_prefix and not any(a.startswith(action_prefix) for a in alarm.alarm_actions):
+            continue
+        if state and alarm.state_value != state:
+            continue
+        found.append(alarm)
+    return ActionResult({
+        "MetricAlarms": [a for a in found if a.rule is None] if "MetricAlarm" in types else [],
+        "CompositeAlarms": [a for a in found if a.rule is not None] if "CompositeAlarm" in types else [],
+    })
+
+
 def response_describe_alarm_history(self: Any) -> Any:
     """DescribeAlarmHistory: filter by name, type, item type and dates; newest first unless ScanBy ascending."""
     from moto.core.responses import ActionResult
@@ -407,3 +467,5 @@ def install() -> None:
     CloudWatchResponse.get_metric_statistics = response_get_metric_statistics  # type: ignore[method-assign]
     CloudWatchResponse.list_metrics = response_list_metrics  # type: ignore[method-assign]
     CloudWatchResponse.describe_alarm_history = response_describe_alarm_history  # type: ignore[attr-defined]
+    CloudWatchResponse.put_composite_alarm = response_put_composite_alarm  # type: ignore[attr-defined]
+    CloudWatchResponse.describe_alarms = response_describe_alarms  # type: ignore[method-assign]
