@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import json
 import logging
+import queue
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -76,6 +76,27 @@ class Delivery:
     started: bool = field(default=False)
 
 
+@dataclass(frozen=True)
+class _RoutedRule:
+    """A rule as routing needs it: its compiled pattern and, when the pattern pins ``source``, those values."""
+
+    rule: Any
+    pattern: CompiledPattern | None
+    sources: frozenset[str] | None
+
+
+def _pinned_sources(text: str) -> frozenset[str] | None:
+    """The exact ``source`` values a pattern requires, if it lists only plain strings (a cheap pre-filter)."""
+    try:
+        parsed = json.loads(text)
+    except ValueError:
+        return None
+    values = parsed.get("source") if isinstance(parsed, dict) else None
+    if isinstance(values, list) and values and all(isinstance(v, str) for v in values):
+        return frozenset(values)
+    return None
+
+
 def iso_millis(epoch: float) -> str:
     """``epoch`` as an ISO 8601 UTC timestamp with milliseconds."""
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
@@ -90,11 +111,16 @@ class Engine:
         self.metrics = EventMetrics()
         self.faults = FaultRegistry()
         self._patterns: dict[str, CompiledPattern | None] = {}
-        self._inputs: dict[str, TargetInput] = {}
+        self._inputs: dict[int, tuple[dict[str, Any], TargetInput]] = {}
         self._subscribers: list[IngestCallback] = []
+        self._routes: dict[int, tuple[Any, tuple[int, ...], list[_RoutedRule]]] = {}
         self._generation = 0
-        self._lock = threading.Lock()
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="events-delivery")
+        # A plain queue and long-lived threads: an Executor's Future per event costs more than the routing.
+        self._queue: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
+        self._threads = [threading.Thread(target=self._work, name=f"events-delivery-{i}", daemon=True)
+                         for i in range(workers)]
+        for thread in self._threads:
+            thread.start()
         self._timer = RetryTimer(self._submit)
         self.metrics.start()
 
@@ -126,13 +152,16 @@ class Engine:
 
     # ---- lifecycle ---------------------------------------------------------------------------------------
     def reset(self) -> None:
-        """Stop in-flight work of the old state, drop pending retries, caches and counters."""
-        with self._lock:
-            self._generation += 1
-            old = self._pool
-            self._pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="events-delivery")
+        """Abandon queued and in-flight work of the old state, drop pending retries, caches and counters."""
+        # Tasks carry the generation they were made in; bumping it makes every older task a no-op.
+        self._generation += 1
         self._timer.clear()
-        old.shutdown(wait=True, cancel_futures=True)
+        while True:
+            try:
+                self._queue.get_nowait()
+            except queue.Empty:
+                break
+        self._routes.clear()
         self._patterns.clear()
         self._inputs.clear()
         self.metrics.clear()
@@ -143,29 +172,32 @@ class Engine:
         """Stop the workers, the retry timer and the metrics flusher."""
         self._generation += 1
         self._timer.stop()
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        for _ in self._threads:
+            self._queue.put(None)
+        for thread in self._threads:
+            thread.join(timeout=5)
         self.metrics.stop()
 
     def snapshot(self) -> dict[str, Any]:
         """Counters plus queue depths, for ``/_localcloud/events-stats``."""
         out = self.stats.snapshot()
         out["pending_retries"] = self._timer.pending()
-        out["queued"] = self._pool._work_queue.qsize()  # noqa: SLF001 (diagnostic only)
+        out["queued"] = self._queue.qsize()
         return out
 
     # ---- internals ---------------------------------------------------------------------------------------
     def _submit(self, fn: Callable[[], None]) -> None:
-        try:
-            self._pool.submit(self._guard, fn)
-        except RuntimeError:  # pool shut down: the server is stopping or resetting
-            pass
+        self._queue.put(fn)
 
-    @staticmethod
-    def _guard(fn: Callable[[], None]) -> None:
-        try:
-            fn()
-        except Exception:
-            log.exception("event delivery task failed")
+    def _work(self) -> None:
+        while True:
+            task = self._queue.get()
+            if task is None:
+                return
+            try:
+                task()
+            except Exception:
+                log.exception("event delivery task failed")
 
     def _pattern(self, text: str) -> CompiledPattern | None:
         compiled = self._patterns.get(text, False)
@@ -179,13 +211,31 @@ class Engine:
         return compiled  # type: ignore[return-value]
 
     def _input(self, target: dict[str, Any]) -> TargetInput:
-        key = json.dumps([target.get("Input"), target.get("InputPath"), target.get("InputTransformer")],
-                         sort_keys=True)
-        compiled = self._inputs.get(key)
-        if compiled is None:
-            compiled = compile_target_input(target)
-            self._inputs[key] = compiled
+        # put_targets stores a new dict per target, so identity is a sound key; holding the dict pins its id.
+        cached = self._inputs.get(id(target))
+        if cached is not None and cached[0] is target:
+            return cached[1]
+        compiled = compile_target_input(target)
+        self._inputs[id(target)] = (target, compiled)
         return compiled
+
+    def _routing(self, bus: Any) -> list[_RoutedRule]:
+        """The bus's rules with compiled patterns; rebuilt when a rule is added, replaced or removed."""
+        rules = list(bus.rules.values())
+        # put_rule always stores a new Rule object, so the rules' identities say whether patterns changed.
+        # The cache holds the bus and rule objects themselves, so their ids cannot be reused while cached.
+        key = tuple(map(id, rules))
+        cached = self._routes.get(id(bus))
+        if cached is not None and cached[1] == key:
+            return cached[2]
+        routed = []
+        for rule in rules:
+            raw = _raw_pattern(rule)
+            # A scheduled rule (no pattern) is driven by time, not by events: it never matches.
+            compiled = self._pattern(raw) if raw is not None else None
+            routed.append(_RoutedRule(rule, compiled, _pinned_sources(raw) if raw is not None else None))
+        self._routes[id(bus)] = (bus, key, routed)
+        return routed
 
     def _route(self, accepted: Accepted, generation: int) -> None:
         if generation != self._generation:
@@ -197,16 +247,16 @@ class Engine:
         if bus is None:
             return
         any_match = False
-        for rule in list(bus.rules.values()):
+        source = accepted.event.get("source")
+        for routed in self._routing(bus):
+            rule = routed.rule
             if rule.state == "DISABLED":
                 continue
             if accepted.rule_names is not None and rule.name not in accepted.rule_names:
                 continue
-            raw = _raw_pattern(rule)
-            if raw is None:  # scheduled rule: driven by time, not by events
+            if routed.sources is not None and source not in routed.sources:
                 continue
-            compiled = self._pattern(raw)
-            if compiled is None or not compiled.matches(accepted.event):
+            if routed.pattern is None or not routed.pattern.matches(accepted.event):
                 continue
             any_match = True
             self.stats.rule(rule.arn, "matched")
@@ -237,8 +287,10 @@ class Engine:
             if arn.service == "events":
                 self._to_bus(arn, delivery)
             else:
-                ctx = RenderContext(delivery.rule_arn, delivery.rule_name, iso_millis(accepted.ingested_at))
-                payload = self._input(target).render(accepted.event, ctx)
+                shaper = self._input(target)
+                ctx = RenderContext(delivery.rule_arn, delivery.rule_name,
+                                    iso_millis(accepted.ingested_at) if shaper.uses_context else "")
+                payload = shaper.render(accepted.event, ctx)
                 targets.send(arn, target, payload, accepted.event)
         except Exception as exc:
             self._failed(delivery, targets.classify(exc))

@@ -47,6 +47,9 @@ class RenderContext:
 class TargetInput:
     """Turns an event into the text a target gets; subclasses are built by ``compile_target_input``."""
 
+    # Only templates read the render context (predefined variables); others skip building it.
+    uses_context = False
+
     def render(self, event: dict[str, Any], ctx: RenderContext) -> str:
         """The payload for one delivery of ``event``."""
         return json.dumps(event, separators=_COMPACT)
@@ -83,6 +86,8 @@ class _Slot:
 
 class TemplateInput(TargetInput):
     """``InputTransformer``: the template with each placeholder replaced as AWS documents."""
+
+    uses_context = True
 
     def __init__(self, paths: dict[str, JsonPath], segments: list[str | _Slot], is_json: bool) -> None:
         self.paths = paths
