@@ -1,0 +1,190 @@
+"""The Lambda runtime service: runs invocations on warm workers, writes their logs and metrics, queues async ones."""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from eventdeploy.localcloud.lambda_runtime import credentials, cwlogs, lambda_metrics
+from eventdeploy.localcloud.lambda_runtime.background import Background
+from eventdeploy.localcloud.lambda_runtime.concurrency import Limiter, Throttled
+from eventdeploy.localcloud.lambda_runtime.errors import (
+    InvalidRequestContentException,
+    TooManyRequestsException,
+)
+from eventdeploy.localcloud.lambda_runtime.pool import WorkerPool
+from eventdeploy.localcloud.lambda_runtime.settings import RuntimeSettings
+from eventdeploy.localcloud.lambda_runtime.spec import FunctionSpec, spec_of
+from eventdeploy.localcloud.lambda_runtime.worker import Outcome
+
+log = logging.getLogger("eventdeploy.localcloud.lambda")
+
+# Carries the invocation's request id to the response renderer, which makes it the x-amzn-RequestId header.
+REQUEST_ID_HEADER = "x-eventdeploy-lambda-request-id"
+
+
+@dataclass
+class Request:
+    """One invocation as the service received it."""
+
+    request_id: str
+    payload: bytes
+    invoked_arn: str
+    qualifier: str | None
+    client_context: str | None = None
+
+
+def header(headers: Any, name: str) -> str | None:
+    """Case-insensitive header lookup over werkzeug headers or the plain dicts moto's own callers pass."""
+    if not headers:
+        return None
+    value = headers.get(name)
+    if value is None and isinstance(headers, dict):
+        lowered = name.lower()
+        for key, val in headers.items():
+            if key.lower() == lowered:
+                return str(val)
+    return None if value is None else str(value)
+
+
+def normalise_payload(body: Any) -> bytes:
+    """The invocation payload as JSON bytes (``{}`` when empty); raises InvalidRequestContentException if not JSON."""
+    if body is None or body == "" or body == b"":
+        return b"{}"
+    raw = body if isinstance(body, bytes) else (json.dumps(body) if not isinstance(body, str) else body).encode()
+    try:
+        json.loads(raw)
+    except ValueError as exc:
+        raise InvalidRequestContentException(str(exc)) from exc
+    return raw
+
+
+def reserved_concurrency(fn: Any) -> int | None:
+    """The function's reserved concurrency (moto keeps it on the $LATEST model), None when unreserved."""
+    value = getattr(fn, "reserved_concurrency", None)
+    if value is None or value == "":
+        return None
+    return int(value)
+
+
+class LambdaRuntime:
+    """Everything the patched moto ``invoke`` delegates to."""
+
+    def __init__(self, settings: RuntimeSettings, state_dir: Path, endpoint: str) -> None:
+        self.settings = settings
+        self.limiter = Limiter(settings)
+        self.pool = WorkerPool(settings, state_dir, endpoint)
+        self.background = Background("lambda-telemetry")
+        from eventdeploy.localcloud.lambda_runtime.async_invoke import AsyncQueue
+
+        self.async_queue = AsyncQueue(self, settings.async_threads)
+
+    # -- concurrency ------------------------------------------------------------------------
+    def _latest(self, spec: FunctionSpec) -> Any:
+        from moto.awslambda.utils import get_backend
+
+        return get_backend(spec.account_id, spec.region).get_function(spec.name)
+
+    def _reserved_elsewhere(self, spec: FunctionSpec) -> int:
+        from moto.awslambda.utils import get_backend
+
+        total = 0
+        for other in get_backend(spec.account_id, spec.region).list_functions():
+            if other.function_name != spec.name:
+                total += reserved_concurrency(other) or 0
+        return total
+
+    # -- one invocation ---------------------------------------------------------------------
+    def run(self, fn: Any, spec: FunctionSpec, request: Request) -> tuple[Outcome, list[dict[str, Any]]]:
+        """Run ``request`` on a worker; raises Throttled when no concurrency is free."""
+        dims = lambda_metrics.dimension_sets(spec.name, request.qualifier, spec.version)
+        reserved = reserved_concurrency(self._latest(spec))
+        try:
+            slot, running = self.limiter.acquire(spec.account_id, spec.region, spec.name, reserved,
+                                                 self._reserved_elsewhere(spec) if reserved is None else 0)
+        except Throttled:
+            self.background.submit(lambda: lambda_metrics.publish(
+                spec.account_id, spec.region, "Throttles", 1, "Count", dims, account_level=True))
+            raise
+        started_ms = int(time.time() * 1000)
+        try:
+            worker = self.pool.acquire(spec, fn)
+            try:
+                outcome = worker.invoke(request.request_id, request.payload, request.invoked_arn,
+                                        request.client_context)
+            finally:
+                self.pool.release(worker)
+        finally:
+            self.limiter.release(slot)
+        events = cwlogs.records(spec, outcome, started_ms)
+        stream = worker.log_stream
+
+        def telemetry() -> None:
+            cwlogs.write(spec.account_id, spec.region, spec.log_group, stream, events)
+            a, r = spec.account_id, spec.region
+            lambda_metrics.publish(a, r, "Invocations", 1, "Count", dims, account_level=True)
+            lambda_metrics.publish(a, r, "Errors", 0 if outcome.status == "success" else 1, "Count", dims,
+                                   account_level=True)
+            lambda_metrics.publish(a, r, "Duration", round(outcome.duration_ms, 3), "Milliseconds", dims,
+                                   account_level=True)
+            lambda_metrics.publish(a, r, "ConcurrentExecutions", running, "Count", dims[:1], account_level=True)
+
+        self.background.submit(telemetry)
+        return outcome, events
+
+    # -- the Invoke API ---------------------------------------------------------------------
+    def invoke(self, fn: Any, body: Any, headers: Any, response_headers: dict[str, Any],
+               qualifier: str | None) -> bytes:
+        """What ``lambda.invoke`` answers for moto's function model ``fn``."""
+        spec = spec_of(fn)
+        invocation_type = header(headers, "X-Amz-Invocation-Type") or "RequestResponse"
+        payload = normalise_payload(body)
+        arn = spec.unqualified_arn + (f":{qualifier}" if qualifier else "")
+        request_id = str(uuid.uuid4())
+        response_headers[REQUEST_ID_HEADER] = request_id
+        if invocation_type == "DryRun":
+            return b""
+        client_context = header(headers, "X-Amz-Client-Context")
+        if client_context:
+            client_context = base64.b64decode(client_context).decode("utf-8", errors="replace")
+        request = Request(request_id, payload, arn, qualifier, client_context)
+        if invocation_type == "Event":
+            self.async_queue.enqueue(spec, request)
+            return b""
+        try:
+            outcome, events = self.run(fn, spec, request)
+        except Throttled as exc:
+            raise TooManyRequestsException(exc.reason) from None
+        response_headers["x-amz-executed-version"] = spec.version
+        if outcome.function_error:
+            response_headers["x-amz-function-error"] = outcome.function_error
+        response_headers["x-amz-log-result"] = base64.b64encode(cwlogs.tail(events)).decode()
+        return outcome.payload
+
+    # -- lifecycle --------------------------------------------------------------------------
+    def reset(self) -> None:
+        """Stop every worker and forget queued events, counts and cached sessions."""
+        self.async_queue.clear()
+        self.pool.stop_all()
+        self.background.clear()
+        self.limiter.clear()
+        credentials.clear()
+
+    def shutdown(self) -> None:
+        """Stop the workers and background threads for good."""
+        self.async_queue.stop()
+        self.pool.stop_all()
+        self.background.stop()
+
+    def status(self) -> dict[str, Any]:
+        """Worker, queue and limit figures for the admin route."""
+        return {"workers": self.pool.stats(), "async": self.async_queue.stats(),
+                "account_concurrency": self.settings.account_concurrency,
+                "account_overrides": dict(self.settings.account_overrides),
+                "max_workers": self.settings.max_workers}
