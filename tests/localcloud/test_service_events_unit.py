@@ -1,0 +1,112 @@
+"""Unit checks of the service-event modules' pure logic: template pre-flight checks and Config compliance."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from eventdeploy.localcloud.service_events import cfn_template
+from eventdeploy.localcloud.service_events.config_store import (
+    ComplianceStore,
+    EvaluationResult,
+    change_detail,
+    iso_millis,
+    rule_compliance,
+)
+
+T0 = datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=UTC)
+
+
+def result(compliance: str, resource: str = "b1", at: datetime = T0, rule: str = "r") -> EvaluationResult:
+    """An evaluation result of rule ``rule`` for bucket ``resource``."""
+    return EvaluationResult(rule, "AWS::S3::Bucket", resource, compliance, None, at, at, at)
+
+
+def test_creation_order_follows_depends_on_ref_getatt_and_sub() -> None:
+    """Implicit dependencies (Ref, Fn::GetAtt, Fn::Sub) order creation like DependsOn
+    (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-attribute-dependson.html)."""
+    template = {"Parameters": {"Env": {"Type": "String"}}, "Resources": {
+        "D": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": {"Fn::Sub": "${C.QueueName}-${Env}-${!Literal}"}}},
+        "C": {"Type": "AWS::SQS::Queue", "Properties": {"Tags": [{"Value": {"Fn::GetAtt": "B.Arn"}}]}},
+        "B": {"Type": "AWS::SQS::Queue", "DependsOn": ["A"], "Properties": {"QueueName": {"Ref": "AWS::StackName"}}},
+        "A": {"Type": "AWS::SQS::Queue"},
+        "E": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": {"Fn::Sub": ["${X}", {"X": {"Ref": "A"}}]}}},
+    }}
+    order = cfn_template.validate(template)
+    assert order.index("A") < order.index("B") < order.index("C") < order.index("D")
+    assert order.index("A") < order.index("E")
+    assert sorted(order) == ["A", "B", "C", "D", "E"]
+
+
+@pytest.mark.parametrize(("resources", "message"), [
+    ({}, "At least one Resources member must be defined"),
+    ({"X": {"Properties": {}}}, "[/Resources/X] Every Resources object must contain a Type member"),
+    ({"X": {"Type": "SQS::Queue"}}, "Unrecognized resource types: [SQS::Queue]"),
+    ({"X": {"Type": "AWS::SQS::Queue", "DependsOn": "Y"}}, "Unresolved resource dependencies [Y]"),
+    ({"X": {"Type": "AWS::SQS::Queue", "Properties": {"A": {"Fn::Sub": "${Nope}"}}}},
+     "Unresolved resource dependencies [Nope]"),
+    ({"A": {"Type": "AWS::SQS::Queue", "Properties": {"Q": {"Ref": "B"}}},
+      "B": {"Type": "AWS::SQS::Queue", "Properties": {"Q": {"Fn::GetAtt": ["A", "Arn"]}}}},
+     "Circular dependency between resources: [A, B]"),
+])
+def test_template_errors_name_the_offender(resources: dict, message: str) -> None:
+    """Each pre-flight error names what is wrong, in AWS's words."""
+    with pytest.raises(cfn_template.TemplateError) as err:
+        cfn_template.validate({"Resources": resources})
+    assert message in str(err.value)
+
+
+def test_custom_types_are_recognised() -> None:
+    """Custom::Name and AWS::CloudFormation::CustomResource are resource types CloudFormation accepts."""
+    cfn_template.validate({"Resources": {"A": {"Type": "Custom::Thing"},
+                                         "B": {"Type": "AWS::CloudFormation::CustomResource"}}})
+
+
+def test_compliance_changes_only_when_compliance_type_changes() -> None:
+    """A repeated verdict is not a change; a different one is, and carries the old result."""
+    store = ComplianceStore()
+    assert store.record("1", "r", result("COMPLIANT")) == (True, None)
+    first = store.for_rule("1", "r", "r")[0]
+    assert store.record("1", "r", result("COMPLIANT", at=T0 + timedelta(seconds=1))) == (False, first)
+    second = store.for_rule("1", "r", "r")[0]
+    assert second.ordering_timestamp == T0 + timedelta(seconds=1)
+    changed, old = store.record("1", "r", result("NON_COMPLIANT", at=T0 + timedelta(seconds=2)))
+    assert changed and old == second
+
+
+def test_late_older_verdict_and_not_applicable() -> None:
+    """An older OrderingTimestamp does not replace a newer verdict; NOT_APPLICABLE removes the result."""
+    store = ComplianceStore()
+    store.record("1", "r", result("COMPLIANT", at=T0))
+    assert store.record("1", "r", result("NON_COMPLIANT", at=T0 - timedelta(seconds=5)))[0] is False
+    assert store.for_rule("1", "r", "r")[0].compliance_type == "COMPLIANT"
+    assert store.record("1", "r", result("NOT_APPLICABLE", at=T0 + timedelta(seconds=5)))[0] is False
+    assert store.for_rule("1", "r", "r") == []
+
+
+def test_rule_compliance_summary() -> None:
+    """NON_COMPLIANT if any resource is (with a capped count), COMPLIANT if all are, INSUFFICIENT_DATA if none
+    (https://docs.aws.amazon.com/config/latest/APIReference/API_Compliance.html)."""
+    assert rule_compliance([]) == {"ComplianceType": "INSUFFICIENT_DATA"}
+    assert rule_compliance([result("COMPLIANT")]) == {"ComplianceType": "COMPLIANT"}
+    many = [result("NON_COMPLIANT", resource=f"b{i}") for i in range(101)] + [result("COMPLIANT")]
+    assert rule_compliance(many) == {"ComplianceType": "NON_COMPLIANT", "ComplianceContributorCount": {
+        "CappedCount": 100, "CapExceeded": True}}
+
+
+def test_change_detail_shape() -> None:
+    """The notification detail of https://docs.aws.amazon.com/config/latest/developerguide/example-config-rule-compliance-notification.html."""
+    detail = change_detail("123456789012", "us-east-2", "arn:aws:config:us-east-2:123456789012:config-rule/config-rule-x",
+                           result("NON_COMPLIANT"), result("COMPLIANT"), now=T0)
+    assert detail["notificationCreationTime"] == "2026-01-02T03:04:05.678Z" == iso_millis(T0)
+    assert detail["newEvaluationResult"] == {
+        "evaluationResultIdentifier": {
+            "evaluationResultQualifier": {"configRuleName": "r", "resourceType": "AWS::S3::Bucket", "resourceId": "b1"},
+            "orderingTimestamp": "2026-01-02T03:04:05.678Z"},
+        "complianceType": "NON_COMPLIANT", "resultRecordedTime": "2026-01-02T03:04:05.678Z",
+        "configRuleInvokedTime": "2026-01-02T03:04:05.678Z", "annotation": None, "resultToken": None}
+    assert detail["oldEvaluationResult"]["complianceType"] == "COMPLIANT"
+    assert detail["messageType"] == "ComplianceChangeNotification" and detail["recordVersion"] == "1.0"
+    first = change_detail("1", "r", "arn", result("COMPLIANT"), None, now=T0)
+    assert "oldEvaluationResult" not in first
