@@ -81,7 +81,7 @@ REJECTED = [
     ('{"$or": [{"source": ["a"]}]}', "There must have at least 2 Objects in $or relationship."),
     ('{"$or": [{"source": ["a"]}, "b"]}', "Only JSON object is allowed in array of $or relationship."),
     ('{"$or": [{"source": ["a"]}, {"prefix": ["b"]}]}', "prefix is Ruler reserved fieldName"),
-    (json.dumps({"detail": {"k": ["x" * 2100]}}), "the maximum is 2048"),
+    (json.dumps({"detail": {"k": ["x" * 2100]}}), "at most 2048 (the 'Event pattern size' quota)"),
 ]
 
 
@@ -102,6 +102,23 @@ def test_put_rule_rejects_what_aws_rejects(aws: Callable[..., Any], pattern: str
     assert error["Message"].startswith("Event pattern is not valid. Reason: ")
     assert reason in error["Message"]
     assert name not in [r["Name"] for r in events.list_rules(NamePrefix=name)["Rules"]]
+
+
+def test_pattern_length_limits(aws: Callable[..., Any]) -> None:
+    """TestEventPattern takes patterns up to the API maximum of 4096 characters; longer is a ValidationException.
+    (A rule's pattern is further held to the 2048-character quota: see the PutRule rejections.)
+
+    https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_TestEventPattern.html,
+    https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-quota.html
+    """
+    events = aws("events")
+    long_ok = json.dumps({"source": ["com.example.shop"], "detail": {"k": ["x" * 3000]}})
+    assert events.test_event_pattern(EventPattern=long_ok, Event=_event({"k": "x" * 3000}))["Result"] is True
+    too_long = json.dumps({"source": ["com.example.shop"], "detail": {"k": ["x" * 4100]}})
+    with pytest.raises(ClientError) as caught:
+        events.test_event_pattern(EventPattern=too_long, Event=_event())
+    assert caught.value.response["Error"]["Code"] == "ValidationException"
+    assert "4096" in caught.value.response["Error"]["Message"]
 
 
 def test_test_event_pattern_rejects_the_same_patterns(aws: Callable[..., Any]) -> None:

@@ -25,8 +25,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 REASON_PREFIX = "Event pattern is not valid. Reason: "
-# EventBridge quota: "Event pattern: 2048 characters maximum" (eb-quota.html).
-MAX_PATTERN_CHARS = 2048
+# API_PutRule / API_TestEventPattern: EventPattern "Maximum length of 4096".
+MAX_PATTERN_CHARS = 4096
+# eb-quota.html: "Event pattern size — 2,048 characters" for a rule (adjustable up to the API maximum).
+RULE_PATTERN_QUOTA = 2048
 # Numeric matching works on values between -5.0e9 and +5.0e9 inclusive, 6 digits right of the decimal point.
 NUMBER_LIMIT = 5e9
 OR_KEY = "$or"
@@ -100,8 +102,8 @@ def compile_pattern(text: str) -> CompiledPattern:
         raise InvalidEventPattern(f"Event pattern must be a JSON string, got {type(text).__name__}")
     if len(text) > MAX_PATTERN_CHARS:
         raise InvalidEventPattern(
-            f"Event pattern is {len(text)} characters long; the maximum is {MAX_PATTERN_CHARS}. Shorten the pattern"
-            " or split it across rules")
+            f"Event pattern is {len(text)} characters long; the API maximum is {MAX_PATTERN_CHARS}. Shorten the"
+            " pattern or split it across rules")
     parsed = _load_json(text, "Event pattern")
     if not isinstance(parsed, dict):
         raise InvalidEventPattern("Filter is not an object")

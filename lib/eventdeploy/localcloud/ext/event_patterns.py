@@ -14,6 +14,8 @@ import json
 from typing import Any
 
 from eventdeploy.localcloud.events.patterns import (
+    MAX_PATTERN_CHARS,
+    RULE_PATTERN_QUOTA,
     CompiledPattern,
     InvalidEventPattern,
     InvalidTestEvent,
@@ -57,6 +59,14 @@ def install(ctx: ExtensionContext) -> None:
 
     def put_rule(self: Any, name: str, *args: Any, **kwargs: Any) -> Any:
         event_pattern = kwargs.get("event_pattern", args[2] if len(args) > 2 else None)
+        if event_pattern:
+            _check_length(event_pattern)
+            if len(event_pattern) > RULE_PATTERN_QUOTA:
+                from moto.events.exceptions import InvalidEventPatternException
+
+                raise InvalidEventPatternException(reason=(
+                    f"Event pattern is {len(event_pattern)} characters long; a rule's pattern may have at most "
+                    f"{RULE_PATTERN_QUOTA} (the 'Event pattern size' quota). Shorten it or split it across rules"))
         if event_pattern and _compile_for_moto(event_pattern).uses_wildcards:
             bus_name = self._normalize_event_bus_arn(kwargs.get("event_bus_arn", args[1] if len(args) > 1 else None))
             bus = self.event_buses.get(bus_name)
@@ -65,6 +75,7 @@ def install(ctx: ExtensionContext) -> None:
         return previous_put_rule(self, name, *args, **kwargs)
 
     def backend_test_event_pattern(self: Any, event_pattern: str, event: str) -> bool:
+        _check_length(event_pattern)
         compiled = _compile_for_moto(event_pattern)
         try:
             parsed_event = parse_test_event(event)
@@ -89,6 +100,16 @@ def install(ctx: ExtensionContext) -> None:
     EventsBackend.put_rule = put_rule  # type: ignore[method-assign]
     EventsBackend.test_event_pattern = backend_test_event_pattern  # type: ignore[method-assign,assignment]
     EventsHandler.test_event_pattern = handler_test_event_pattern  # type: ignore[method-assign,assignment]
+
+
+def _check_length(event_pattern: str | None) -> None:
+    """The API's length constraint, answered the way AWS answers every constraint violation."""
+    if event_pattern is not None and len(event_pattern) > MAX_PATTERN_CHARS:
+        from moto.events.exceptions import ValidationException
+
+        raise ValidationException(
+            "1 validation error detected: Value at 'eventPattern' failed to satisfy constraint: Member must have "
+            f"length less than or equal to {MAX_PATTERN_CHARS}")
 
 
 def _compile_for_moto(text: str | None) -> CompiledPattern:
