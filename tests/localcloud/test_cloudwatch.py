@@ -316,7 +316,7 @@ def test_set_alarm_state_and_math_alarm(aws: Aws) -> None:
 
 
 def test_alarm_validation(aws: Aws) -> None:
-    """PutMetricAlarm rejects a Period an alarm cannot have and DatapointsToAlarm above EvaluationPeriods.
+    """PutMetricAlarm rejects a bad Period, DatapointsToAlarm above EvaluationPeriods, two ReturnData results.
 
     https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html
     """
@@ -329,6 +329,13 @@ def test_alarm_validation(aws: Aws) -> None:
     with pytest.raises(cw.exceptions.ClientError) as err:
         cw.put_metric_alarm(**base, Period=60, EvaluationPeriods=2, DatapointsToAlarm=3)
     assert "DatapointsToAlarm" in str(err.value)
+    with pytest.raises(cw.exceptions.ClientError) as err:
+        cw.put_metric_alarm(AlarmName=base["AlarmName"], EvaluationPeriods=1, Threshold=1.0,
+                            ComparisonOperator="GreaterThanThreshold", Metrics=[
+                                {"Id": "m1", "MetricStat": {"Metric": {"Namespace": "X", "MetricName": "Y"},
+                                                            "Period": 60, "Stat": "Sum"}},
+                                {"Id": "e1", "Expression": "m1 * 2"}])
+    assert "ReturnData" in str(err.value)
 
 
 def test_put_metric_data_limits_and_recently_active(aws: Aws) -> None:

@@ -215,7 +215,11 @@ def on_state_change(account_id: str, region: str, alarm: Any, old: dict[str, Any
     def deliver() -> None:
         from eventdeploy.localcloud.events.emit import emit_service_event
 
-        emit_service_event(account_id, region, "aws.cloudwatch", "CloudWatch Alarm State Change", detail, [arn])
+        try:
+            emit_service_event(account_id, region, "aws.cloudwatch", "CloudWatch Alarm State Change", detail, [arn])
+        except Exception:
+            # A failed event must not cost the alarm its actions (AWS runs them independently).
+            log.exception("emitting the state-change event of alarm %s failed", alarm.name)
         for action in actions:
             _run_action(account_id, region, alarm, action, message, lambda_event)
 

@@ -237,6 +237,18 @@ def _validate_alarm(kwargs: dict[str, Any]) -> None:
             f"DatapointsToAlarm ({m}) must be between 1 and EvaluationPeriods ({n}).")
     queries = kwargs.get("metric_data_queries") or []
     if queries:
+        returned = [q.id for q in queries if metricdata._is_true(q.return_data)]
+        if len(returned) != 1:
+            raise exc.ValidationError(
+                f"Exactly one element of the Metrics list must have ReturnData set to true (found {len(returned)}: "
+                f"{', '.join(returned) or 'none'}); set ReturnData false on the others.")
+        if kwargs.get("metric_name") or kwargs.get("statistic") or kwargs.get("extended_statistic"):
+            raise exc.ValidationError("Metrics cannot be combined with MetricName, Statistic or ExtendedStatistic.")
+        try:
+            metricdata.validate([{"Id": q.id, **({"Expression": q.expression} if q.expression else {}),
+                                  **({"MetricStat": {}} if q.metric_stat is not None else {})} for q in queries])
+        except metricdata.InvalidQuery as err:
+            raise exc.ValidationError(str(err)) from None
         periods = {int(q.metric_stat.period) for q in queries if q.metric_stat is not None}
         for p in periods:
             _alarm_period(p)
