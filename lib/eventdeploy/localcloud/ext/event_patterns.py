@@ -51,7 +51,12 @@ def install(ctx: ExtensionContext) -> None:
             if not self.get_pattern():
                 # No pattern at all (an archive without EventPattern) takes every event, as in moto.
                 return bool(previous_matches(self, event))
-            compiled = _compile_for_moto(self._raw_pattern or json.dumps(self.get_pattern()))
+            try:
+                compiled = compile_pattern(self._raw_pattern or json.dumps(self.get_pattern()))
+            except InvalidEventPattern:
+                # Built around load() with a pattern AWS would have refused: it matches nothing, and matching
+                # must not fail the PutEvents call that is routing the event.
+                return False
             setattr(self, _COMPILED, compiled)
         return compiled.matches(event)
 
@@ -60,18 +65,8 @@ def install(ctx: ExtensionContext) -> None:
     def put_rule(self: Any, name: str, *args: Any, **kwargs: Any) -> Any:
         event_pattern = kwargs.get("event_pattern", args[2] if len(args) > 2 else None)
         if event_pattern:
-            _check_length(event_pattern)
-            if len(event_pattern) > RULE_PATTERN_QUOTA:
-                from moto.events.exceptions import InvalidEventPatternException
-
-                raise InvalidEventPatternException(reason=(
-                    f"Event pattern is {len(event_pattern)} characters long; a rule's pattern may have at most "
-                    f"{RULE_PATTERN_QUOTA} (the 'Event pattern size' quota). Shorten it or split it across rules"))
-        if event_pattern and _compile_for_moto(event_pattern).uses_wildcards:
-            bus_name = self._normalize_event_bus_arn(kwargs.get("event_bus_arn", args[1] if len(args) > 1 else None))
-            bus = self.event_buses.get(bus_name)
-            if bus is not None:
-                _check_wildcard_quota(bus, name)
+            bus_arn = kwargs.get("event_bus_arn", args[1] if len(args) > 1 else None)
+            _check_rule_pattern(self, name, event_pattern, bus_arn)
         return previous_put_rule(self, name, *args, **kwargs)
 
     def backend_test_event_pattern(self: Any, event_pattern: str, event: str) -> bool:
@@ -122,6 +117,21 @@ def _compile_for_moto(text: str | None) -> CompiledPattern:
         return compile_pattern(text)
     except InvalidEventPattern as exc:
         raise InvalidEventPatternException(reason=exc.reason) from exc
+
+
+def _check_rule_pattern(backend: Any, rule_name: str, event_pattern: str, bus_arn: str | None) -> None:
+    """What PutRule checks beyond the pattern itself: API length, the rule pattern-size quota, wildcard rules."""
+    from moto.events.exceptions import InvalidEventPatternException
+
+    _check_length(event_pattern)
+    if len(event_pattern) > RULE_PATTERN_QUOTA:
+        raise InvalidEventPatternException(reason=(
+            f"Event pattern is {len(event_pattern)} characters long; a rule's pattern may have at most "
+            f"{RULE_PATTERN_QUOTA} (the 'Event pattern size' quota). Shorten it or split it across rules"))
+    if _compile_for_moto(event_pattern).uses_wildcards:
+        bus = backend.event_buses.get(backend._normalize_event_bus_arn(bus_arn))
+        if bus is not None:
+            _check_wildcard_quota(bus, rule_name)
 
 
 def _check_wildcard_quota(bus: Any, rule_name: str) -> None:
