@@ -481,3 +481,67 @@ def test_ecr_source_and_s3_deploy(aws: Callable[..., Any]) -> None:
     detail = json.loads(s3.get_object(Bucket=target, Key="release/imageDetail.json")["Body"].read())
     assert detail["RepositoryName"] == repo and detail["ImageDigest"] == digest and detail["ImageTags"] == ["v1"]
     assert detail["ImageURI"].endswith(f".dkr.ecr.us-east-1.amazonaws.com/{repo}@{digest}")
+
+
+def test_variables_flow_between_actions(aws: Callable[..., Any]) -> None:
+    """Action namespaces expose output variables (S3 source VersionId, CodeBuild exported-variables) that later
+    actions reference as #{namespace.variable}, with #{codepipeline.PipelineExecutionId} and pipeline variables.
+
+    https://docs.aws.amazon.com/codepipeline/latest/userguide/reference-variables.html
+    https://docs.aws.amazon.com/codebuild/latest/userguide/build-spec-ref.html#exported-variables-build-spec
+    """
+    codepipeline, codebuild, logs = aws("codepipeline"), aws("codebuild"), aws("logs")
+    src, store = source_bucket(aws, {"x.txt": "x"})
+    spec = ("version: 0.2\nenv:\n  exported-variables:\n    - IMAGE_TAG\nphases:\n  build:\n    commands:\n"
+            "      - export IMAGE_TAG=tag-$SOURCE_VERSION_LEN\n")
+    producer = unique("cp-build")
+    codebuild.create_project(name=producer, source={"type": "CODEPIPELINE", "buildspec": spec},
+                             artifacts={"type": "CODEPIPELINE"}, environment=ENVIRONMENT, serviceRole=ROLE)
+    consumer = build_project(aws, ["echo got $TAG $EXEC $STAGE_NAME $OBJ"])
+    stages = [
+        {**source_stage(src), "actions": [{**source_stage(src)["actions"][0], "namespace": "SourceVariables"}]},
+        {"name": "Produce", "actions": [{
+            "name": "Make", "actionTypeId": TYPE["build"], "namespace": "BuildVariables",
+            "inputArtifacts": [{"name": "SourceOut"}],
+            "configuration": {"ProjectName": producer, "EnvironmentVariables": json.dumps(
+                [{"name": "SOURCE_VERSION_LEN", "value": "fixed", "type": "PLAINTEXT"}])}}]},
+        {"name": "Consume", "actions": [{
+            "name": "Use", "actionTypeId": TYPE["build"], "inputArtifacts": [{"name": "SourceOut"}],
+            "configuration": {"ProjectName": consumer, "EnvironmentVariables": json.dumps([
+                {"name": "TAG", "value": "#{BuildVariables.IMAGE_TAG}"},
+                {"name": "EXEC", "value": "#{codepipeline.PipelineExecutionId}"},
+                {"name": "STAGE_NAME", "value": "#{variables.Stage}"},
+                {"name": "OBJ", "value": "#{SourceVariables.ObjectKey}"}])}}]},
+    ]
+    name = unique("cp")
+    codepipeline.create_pipeline(pipeline={
+        "name": name, "roleArn": pipeline_role(aws), "artifactStore": {"type": "S3", "location": store},
+        "pipelineType": "V2", "variables": [{"name": "Stage", "defaultValue": "beta"}], "stages": stages})
+    execution_id = codepipeline.start_pipeline_execution(
+        name=name, variables=[{"name": "Stage", "value": "prod"}])["pipelineExecutionId"]
+    assert wait_execution(codepipeline, name, execution_id)["status"] == "Succeeded"
+    details = codepipeline.list_action_executions(pipelineName=name)["actionExecutionDetails"]
+    make = next(d for d in details if d["actionName"] == "Make")
+    assert make["output"]["outputVariables"] == {"IMAGE_TAG": "tag-fixed"}
+    assert make["input"]["namespace"] == "BuildVariables"
+    use = next(d for d in details if d["actionName"] == "Use")
+    resolved = json.loads(use["input"]["resolvedConfiguration"]["EnvironmentVariables"])
+    assert resolved[0]["value"] == "tag-fixed" and resolved[1]["value"] == execution_id
+    assert "#{BuildVariables.IMAGE_TAG}" in use["input"]["configuration"]["EnvironmentVariables"]
+    build = codebuild.batch_get_builds(ids=[use["output"]["executionResult"]["externalExecutionId"]])["builds"][0]
+    lines = [e["message"] for e in logs.get_log_events(logGroupName=build["logs"]["groupName"],
+                                                       logStreamName=build["logs"]["streamName"])["events"]]
+    assert f"got tag-fixed {execution_id} prod source.zip" in lines
+    made = codebuild.batch_get_builds(ids=[make["output"]["executionResult"]["externalExecutionId"]])["builds"][0]
+    assert made["exportedEnvironmentVariables"] == [{"name": "IMAGE_TAG", "value": "tag-fixed"}]
+
+    pipeline = codepipeline.get_pipeline(name=name)["pipeline"]
+    broken = json.loads(json.dumps(pipeline["stages"]))
+    broken[2]["actions"][0]["configuration"]["EnvironmentVariables"] = json.dumps(
+        [{"name": "TAG", "value": "#{Nope.Missing}"}])
+    codepipeline.update_pipeline(pipeline={**pipeline, "stages": broken})
+    failing = codepipeline.start_pipeline_execution(name=name)["pipelineExecutionId"]
+    assert wait_execution(codepipeline, name, failing)["status"] == "Failed"
+    latest = codepipeline.get_pipeline_state(name=name)["stageStates"][2]["actionStates"][0]["latestExecution"]
+    assert latest["errorDetails"]["code"] == "ConfigurationError" and "#{Nope.Missing}" in latest["errorDetails"][
+        "message"]

@@ -50,6 +50,7 @@ class Buildspec:
     secrets_manager: dict[str, str] = field(default_factory=dict)
     phases: dict[str, Phase] = field(default_factory=dict)
     artifacts: Artifacts | None = None
+    exported_variables: list[str] = field(default_factory=list)
 
 
 def _commands(value: Any, where: str) -> list[str]:
@@ -126,6 +127,7 @@ def parse_buildspec(text: str) -> Buildspec:
         variables=_string_map(env.get("variables"), "env.variables"),
         parameter_store=_string_map(env.get("parameter-store"), "env.parameter-store"),
         secrets_manager=_string_map(env.get("secrets-manager"), "env.secrets-manager"),
+        exported_variables=_commands(env.get("exported-variables"), "env.exported-variables"),
         phases={name: _phase(name, phases_raw.get(name)) for name in PHASE_NAMES},
         artifacts=_artifacts(doc.get("artifacts")),
     )

@@ -26,7 +26,7 @@ from eventdeploy.localcloud.codebuild.buildspec import Buildspec, BuildspecError
 from eventdeploy.localcloud.codebuild.envvars import VariableResolutionError, build_variables
 from eventdeploy.localcloud.codebuild.logsink import LogSink, container_line
 from eventdeploy.localcloud.codebuild.registry import REGISTRY
-from eventdeploy.localcloud.codebuild.shell import Interrupted, Session, run_command
+from eventdeploy.localcloud.codebuild.shell import Interrupted, Session, read_variables, run_command
 
 log = logging.getLogger("eventdeploy.localcloud.codebuild")
 
@@ -250,6 +250,18 @@ class BuildRun:
         return _PhaseFailed("FAILED", "COMMAND_EXECUTION_ERROR",
                             f"Error while executing command: {command}. Reason: exit status {code}")
 
+    def _export_variables(self) -> None:
+        """Record buildspec ``env/exported-variables`` as the build's exportedEnvironmentVariables."""
+        if self.spec is None or self.session is None or not self.spec.exported_variables:
+            return
+        try:
+            values = read_variables(self.session, self.spec.exported_variables)
+        except Interrupted:
+            return
+        with REGISTRY.lock:
+            self.build["exportedEnvironmentVariables"] = [
+                {"name": n, "value": values.get(n, "")} for n in self.spec.exported_variables]
+
     def _upload_artifacts(self) -> None:
         spec_artifacts = self.spec.artifacts if self.spec else None
         target = self.request.artifacts_override or self.project.get("artifacts") or {}
@@ -309,5 +321,6 @@ class BuildRun:
                 if built or self.status not in ("STOPPED", "TIMED_OUT"):
                     posted = self._phase("POST_BUILD", self._commands("POST_BUILD"))
                     if self.status not in ("STOPPED", "TIMED_OUT") or posted:
+                        self._export_variables()
                         self._phase("UPLOAD_ARTIFACTS", self._upload_artifacts)
         self._phase("FINALIZING", lambda: None)

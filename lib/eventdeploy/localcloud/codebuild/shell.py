@@ -108,3 +108,15 @@ def run_command(
         _kill(proc)
         reader.join(timeout=2)
     return code
+
+
+def read_variables(session: Session, names: list[str]) -> dict[str, str]:
+    """The current values of ``names`` in the session (buildspec ``env/exported-variables``)."""
+    if not names:
+        return {}
+    out = session.state_dir / "exported"
+    out.mkdir(exist_ok=True)
+    lines = "".join(f'printf "%s" "${{{n}}}" > "{out}/{n}"\n' for n in names if n.isidentifier())
+    never = threading.Event()
+    run_command(session, lines, lambda _line: None, time.monotonic() + 30, never)
+    return {n: (out / n).read_text() for n in names if (out / n).is_file()}

@@ -51,7 +51,9 @@ class ActionContext:
 
     @property
     def config(self) -> dict[str, str]:
-        """The action's configuration map."""
+        """The action's configuration map, with #{namespace.variable} references resolved."""
+        if self.action.resolved is not None:
+            return dict(self.action.resolved)
         return dict(self.action.action.get("configuration") or {})
 
     @property
@@ -123,6 +125,8 @@ def source_s3(ctx: ActionContext) -> None:
     ctx.add_revision(revision, f"s3://{bucket}/{key}")
     ctx.action.external_id = revision
     ctx.action.summary = f"Amazon S3 version id: {revision}"
+    ctx.action.output_variables.update({"ObjectKey": key, "ETag": str(obj.get("ETag", "")).strip('"'),
+                                        "VersionId": str(obj.get("VersionId") or "")})
 
 
 def source_ecr(ctx: ActionContext) -> None:
@@ -146,6 +150,8 @@ def source_ecr(ctx: ActionContext) -> None:
     ctx.add_revision(image["imageDigest"], f"{repo}:{tag}")
     ctx.action.external_id = image["imageDigest"]
     ctx.action.summary = f"Image {repo}:{tag}"
+    ctx.action.output_variables.update({"RegistryId": registry, "RepositoryName": repo, "ImageTag": tag,
+                                        "ImageDigest": image["imageDigest"], "ImageURI": detail["ImageURI"]})
 
 
 def source_recorded(ctx: ActionContext) -> None:
@@ -213,6 +219,7 @@ def build_codebuild(ctx: ActionContext) -> None:
                            f"{failed.get('phaseType', '?')}, Code: {context.get('statusCode', '')}, Message: "
                            f"{context.get('message', '')}")
     ctx.action.summary = f"Build {build_id} succeeded"
+    ctx.action.output_variables.update({v["name"]: v["value"] for v in state.get("exportedEnvironmentVariables", [])})
 
 
 # -- Deploy -----------------------------------------------------------------------------------------------
@@ -305,8 +312,9 @@ def deploy_cloudformation(ctx: ActionContext) -> None:
     ctx.wait(settled, 3600, f"stack {name}")
     if status["StackStatus"] in FAILED_STACK or status["StackStatus"] == "DELETE_COMPLETE":
         raise ActionFailed(f"Stack {name} ended in {status['StackStatus']}: {status.get('StackStatusReason', '')}")
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in status.get("Outputs", [])}
+    ctx.action.output_variables.update(outputs)
     if cfg.get("OutputFileName"):
-        outputs = {o["OutputKey"]: o["OutputValue"] for o in status.get("Outputs", [])}
         ctx.emit_output(zip_of({cfg["OutputFileName"]: json.dumps(outputs).encode()}))
     ctx.action.summary = f"Stack {name} {status['StackStatus']}"
 

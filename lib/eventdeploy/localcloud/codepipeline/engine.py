@@ -8,6 +8,7 @@ the execution; StopPipelineExecution stops after in-progress actions finish, or 
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from itertools import groupby
 from typing import Any
@@ -18,6 +19,20 @@ from eventdeploy.localcloud.codepipeline.model import REGISTRY, ActionRun, Execu
 from eventdeploy.localcloud.codepipeline.store import ActionFailed
 
 log = logging.getLogger("eventdeploy.localcloud.codepipeline")
+# https://docs.aws.amazon.com/codepipeline/latest/userguide/reference-variables.html : #{namespace.variable}
+VARIABLE = re.compile(r"#\{([A-Za-z0-9@\-_]+)\.([A-Za-z0-9@\-_.]+)\}")
+
+
+def resolve_configuration(config: dict[str, Any], variables: dict[str, dict[str, str]]) -> dict[str, str]:
+    """``config`` with every #{namespace.variable} replaced; ActionFailed naming the first unknown one."""
+    def one(match: re.Match[str]) -> str:
+        namespace, key = match.group(1), match.group(2)
+        found = variables.get(namespace, {}).get(key)
+        if found is None:
+            raise ActionFailed(f"variable #{{{namespace}.{key}}} cannot be resolved: namespace {namespace!r} "
+                               f"has {sorted(variables.get(namespace, {}))}", "ConfigurationError")
+        return found
+    return {k: VARIABLE.sub(one, str(v)) for k, v in config.items()}
 
 
 def _set_execution(run: ExecutionRun, status: str, summary: str | None = None) -> None:
@@ -56,6 +71,9 @@ def run_action(run: ExecutionRun, stage: str, decl: dict[str, Any]) -> str:
         if missing:
             raise ActionFailed(f"input artifact(s) {missing} were not produced by an earlier action",
                                "ConfigurationError")
+        with REGISTRY.lock:
+            variables = {ns: dict(vs) for ns, vs in run.variables.items()}
+        action.resolved = resolve_configuration(dict(decl.get("configuration") or {}), variables)
         provider_for(action.type_id())(ActionContext(run, action))
     except Abandoned:
         _finish_action(run, action, "Abandoned")
@@ -73,6 +91,8 @@ def run_action(run: ExecutionRun, stage: str, decl: dict[str, Any]) -> str:
     with REGISTRY.lock:
         for artifact in action.outputs:
             run.artifacts[artifact.name] = artifact
+        if decl.get("namespace"):
+            run.variables[str(decl["namespace"])] = dict(action.output_variables)
     _finish_action(run, action, "Succeeded")
     return "Succeeded"
 
@@ -116,6 +136,11 @@ def run_stage(run: ExecutionRun, stage: dict[str, Any]) -> str:
 
 def run_execution(run: ExecutionRun) -> None:
     """Run every stage of the execution in order and settle its final status."""
+    declared = {v["name"]: str(v.get("defaultValue", "")) for v in run.pipeline.get("variables") or []}
+    declared.update({v["name"]: str(v["value"]) for v in run.execution.variables or []})
+    with REGISTRY.lock:
+        run.variables["codepipeline"] = {"PipelineExecutionId": run.execution_id}
+        run.variables["variables"] = declared
     events.pipeline_state(run, "STARTED")
     outcome = "Succeeded"
     try:

@@ -54,6 +54,8 @@ class ActionRun:
     outputs: list[Artifact] = field(default_factory=list)
     output_variables: dict[str, str] = field(default_factory=dict)
     current_revision: dict[str, Any] | None = None
+    # The configuration with #{namespace.variable} references resolved (set when the action starts).
+    resolved: dict[str, str] | None = None
     # Manual approval: PutApprovalResult stores the result and sets the signal.
     approval: dict[str, Any] | None = None
     signal: threading.Event = field(default_factory=threading.Event)
@@ -87,7 +89,8 @@ class ActionRun:
                 result[key] = value
         config = dict(self.action.get("configuration") or {})
         action_input: dict[str, Any] = {
-            "actionTypeId": self.type_id(), "configuration": config, "resolvedConfiguration": config,
+            "actionTypeId": self.type_id(), "configuration": config,
+            "resolvedConfiguration": dict(self.resolved if self.resolved is not None else config),
             "region": self.action.get("region") or self.region,
             "inputArtifacts": [a.detail() for a in self.inputs],
         }
@@ -121,6 +124,8 @@ class ExecutionRun:
     abandon: threading.Event = field(default_factory=threading.Event)
     stop_reason: str | None = None
     stop_trigger: dict[str, str] | None = None
+    # Variables by namespace: "codepipeline", "variables" (pipeline-level) and each action's namespace.
+    variables: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
     def execution_id(self) -> str:
