@@ -588,6 +588,41 @@ def test_status_change_events_reach_the_default_bus(aws: Callable[..., Any], sfn
     assert aborted["stopDate"] == int(stopped["stopDate"].timestamp() * 1000)
 
 
+def test_stop_and_timeout_end_executions_as_aws_reports(aws: Callable[..., Any], sfn: Any) -> None:
+    """https://docs.aws.amazon.com/step-functions/latest/apireference/API_StopExecution.html and
+    https://docs.aws.amazon.com/step-functions/latest/dg/statemachine-structure.html (TimeoutSeconds): a task
+    still waiting for its token does not keep a stopped (ABORTED, with the request's error and cause) or
+    timed-out (TIMED_OUT, ExecutionTimedOut) execution from ending so, and each sends its status event."""
+    url = aws("sqs").create_queue(QueueName=unique("tokens"))["QueueUrl"]
+    ask = {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+           "Parameters": {"QueueUrl": url, "MessageBody": {"token.$": "$$.Task.Token"}}, "End": True}
+    stoppable = make_machine(sfn, {"StartAt": "Ask", "States": {"Ask": ask}})
+    bounded = make_machine(sfn, {"TimeoutSeconds": 1, "StartAt": "Ask", "States": {"Ask": ask}})
+    tap = Tap(aws, {"source": ["aws.states"], "detail": {"stateMachineArn": [stoppable, bounded],
+                                                         "status": ["ABORTED", "TIMED_OUT"]}})
+    stopping = sfn.start_execution(stateMachineArn=stoppable)["executionArn"]
+    token = _token(aws, url)
+    sfn.stop_execution(executionArn=stopping, error="Halt", cause="operator said so")
+    stopped = sfn.describe_execution(executionArn=stopping)
+    assert (stopped["status"], stopped["error"], stopped["cause"]) == ("ABORTED", "Halt", "operator said so")
+    with pytest.raises(ClientError):
+        sfn.send_task_success(taskToken=token, output="{}")
+    timing_out = sfn.start_execution(stateMachineArn=bounded)["executionArn"]
+    assert wait_done(sfn, timing_out)["status"] == "TIMED_OUT"
+
+    def last_type(arn: str, wanted: str) -> bool:
+        return history(sfn, arn)[-1]["type"] == wanted
+
+    deadline = time.monotonic() + 5
+    while not (last_type(stopping, "ExecutionAborted") and last_type(timing_out, "ExecutionTimedOut")):
+        assert time.monotonic() < deadline, (history(sfn, stopping)[-1], history(sfn, timing_out)[-1])
+        time.sleep(0.05)
+    aborted = history(sfn, stopping)[-1]["executionAbortedEventDetails"]
+    assert (aborted["error"], aborted["cause"]) == ("Halt", "operator said so")
+    seen = tap.wait_for(lambda s: {e["detail"]["status"] for e in s} == {"ABORTED", "TIMED_OUT"})
+    assert sorted(e["detail"]["executionArn"] for e in seen) == sorted([stopping, timing_out])
+
+
 def test_execution_metrics_are_published(aws: Callable[..., Any], sfn: Any) -> None:
     """https://docs.aws.amazon.com/step-functions/latest/dg/procedure-cw-metrics.html : AWS/States
     ExecutionsStarted/Succeeded/Failed and ExecutionTime per StateMachineArn."""

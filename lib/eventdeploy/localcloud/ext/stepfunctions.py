@@ -13,6 +13,7 @@ def install(ctx: ExtensionContext) -> None:
         emulated_time,
         error_matching,
         errors,
+        execution_end,
         executions,
         json_values,
         lambda_errors,
@@ -29,6 +30,7 @@ def install(ctx: ExtensionContext) -> None:
     emulated_time.install()
     json_values.install()
     executions.install()
+    execution_end.install()
     codebuild_task.install()
     status_events.install()
     ctx.on_reset(service_clients.clear)

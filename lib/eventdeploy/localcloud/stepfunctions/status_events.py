@@ -16,6 +16,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from eventdeploy.localcloud.stepfunctions.execution_end import interrupt_callbacks
 from eventdeploy.localcloud.stepfunctions.json_values import to_json_value
 
 log = logging.getLogger("eventdeploy.localcloud.stepfunctions")
@@ -136,6 +137,7 @@ def _wrap_reflect(previous: Callable[..., Any]) -> Callable[..., Any]:
 
             execution.exec_status = ExecutionStatus.ABORTED
             execution.stop_date = stopped_at
+            execution.error, execution.cause = execution._eventdeploy_stop_reason
         announce(execution)
 
     return _reflect_execution_status
@@ -151,14 +153,12 @@ def _wrap_stop(previous: Callable[..., Any]) -> Callable[..., Any]:
             return
         # AWS reports ABORTED as soon as StopExecution answers, even if a task is still out.
         self._eventdeploy_stop_date = stop_date
+        self._eventdeploy_stop_reason = (error or None, cause or None)
         self.stop_date = stop_date
         self.exec_status = ExecutionStatus.ABORTED
         self.error = error or None
         self.cause = cause or None
-        env = getattr(self.exec_worker, "env", None)
-        pool = getattr(getattr(env, "callback_pool_manager", None), "_pool", {}) or {}
-        for endpoint in list(pool.values()):
-            endpoint.interrupt_all()
+        interrupt_callbacks(getattr(self.exec_worker, "env", None))
         announce(self)
 
     return stop
