@@ -79,6 +79,8 @@ class FieldMatcher:
     predicates: tuple[Predicate, ...]
     # True when the field lists {"exists": false}: an event without any value at the path satisfies it.
     absent_ok: bool
+    # The predicates folded into one call (the OR within the field's list), built once.
+    test: Predicate = field(default=lambda v: False, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -93,7 +95,10 @@ class CompiledPattern:
 
     def matches(self, event: dict[str, Any]) -> bool:
         """True if ``event`` (a full EventBridge envelope as a dict) matches."""
-        return any(_branch_matches(branch, event) for branch in self.branches)
+        for branch in self.branches:
+            if _branch_matches(branch, event):
+                return True
+        return False
 
 
 def compile_pattern(text: str) -> CompiledPattern:
@@ -215,7 +220,20 @@ def _parse_field(path: tuple[str, ...], values: list[Any]) -> FieldMatcher:
             predicates.append(_exact_number(value))
         else:
             raise _fail("Match value must be String, number, true, false, or null", path)
-    return FieldMatcher(path, tuple(predicates), absent_ok)
+    return FieldMatcher(path, tuple(predicates), absent_ok, _any_of(tuple(predicates)))
+
+
+def _any_of(predicates: tuple[Predicate, ...]) -> Predicate:
+    if len(predicates) == 1:
+        return predicates[0]
+
+    def any_matches(v: Any) -> bool:
+        for predicate in predicates:
+            if predicate(v):
+                return True
+        return False
+
+    return any_matches
 
 
 def _parse_expression(path: tuple[str, ...], expression: dict[str, Any]) -> Predicate | None:
@@ -728,27 +746,29 @@ def _exact_literal(literal: bool | None) -> Predicate:
 # ---------------------------------------------------------------------------------------------------------------
 
 def _branch_matches(branch: tuple[FieldMatcher, ...], event: dict[str, Any]) -> bool:
-    constraints: list[set[Membership]] = []
+    constraints: list[set[Membership]] | None = None
     for matcher in branch:
         entries = _resolve(event, matcher.path)
         if not entries:
             if matcher.absent_ok:
                 continue
             return False
-        memberships: set[Membership] = set()
-        unconstrained = False
+        test = matcher.test
+        memberships: set[Membership] | None = None
         for value, membership in entries:
-            if any(predicate(value) for predicate in matcher.predicates):
+            if test(value):
                 if not membership:
-                    unconstrained = True
-                    break
+                    break  # a value reached through no array constrains nothing: the field is satisfied
+                if memberships is None:
+                    memberships = set()
                 memberships.add(membership)
-        if unconstrained:
-            continue
-        if not memberships:
-            return False
-        constraints.append(memberships)
-    return len(constraints) < 2 or _consistent(constraints, 0, {})
+        else:
+            if memberships is None:
+                return False
+            if constraints is None:
+                constraints = []
+            constraints.append(memberships)
+    return constraints is None or len(constraints) < 2 or _consistent(constraints, 0, {})
 
 
 def _consistent(constraints: list[set[Membership]], index: int, chosen: dict[int, int]) -> bool:
