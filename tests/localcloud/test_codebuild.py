@@ -342,3 +342,25 @@ def test_update_project_changes_what_the_next_build_runs(aws: Callable[..., Any]
     with pytest.raises(ClientError) as err:
         codebuild.update_project(name=name, source={"type": "NO_SOURCE"})
     assert err.value.response["Error"]["Code"] == "InvalidInputException"
+
+
+def test_build_calls_act_as_the_service_role_account(aws: Callable[..., Any]) -> None:
+    """Inside a build, SDK calls reach the local cloud with the project's service-role credentials, so they act
+    as the project's account (here not the default one).
+
+    https://docs.aws.amazon.com/codebuild/latest/userguide/setting-up-service-role.html
+    https://docs.aws.amazon.com/codebuild/latest/userguide/build-env-ref-env-vars.html
+    """
+    account = "111111111111"
+    codebuild, logs = aws("codebuild", account_id=account), aws("logs", account_id=account)
+    spec = ("version: 0.2\nphases:\n  build:\n    commands:\n"
+            "      - python -c \"import boto3; print('caller', boto3.client('sts').get_caller_identity()['Arn'])\"\n")
+    name = unique("cb")
+    codebuild.create_project(name=name, source={"type": "NO_SOURCE", "buildspec": spec},
+                             artifacts={"type": "NO_ARTIFACTS"}, environment=ENVIRONMENT,
+                             serviceRole=f"arn:aws:iam::{account}:role/build-role")
+    build = wait_build(codebuild, codebuild.start_build(projectName=name)["build"]["id"])
+    assert build["buildStatus"] == "SUCCEEDED"
+    assert build["arn"].startswith(f"arn:aws:codebuild:us-east-1:{account}:build/")
+    callers = [line for line in log_lines(logs, build) if line.startswith("caller ")]
+    assert callers and callers[0].startswith(f"caller arn:aws:sts::{account}:assumed-role/build-role/")

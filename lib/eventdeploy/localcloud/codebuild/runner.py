@@ -219,9 +219,22 @@ class BuildRun:
             "AWS_DEFAULT_REGION": self.region,
             "AWS_ACCOUNT_ID": self.account_id,
             "AWS_ENDPOINT_URL": settings.endpoint,
-            "AWS_ACCESS_KEY_ID": internal.TEST_ACCESS_KEY,
-            "AWS_SECRET_ACCESS_KEY": internal.TEST_SECRET_KEY,
+            **self._role_credentials(),
         }
+
+    def _role_credentials(self) -> dict[str, str]:
+        """The project's service role, assumed through the local STS as CodeBuild does: calls made inside the
+        build act as the role's account."""
+        role = str(self.project.get("serviceRole") or "")
+        try:
+            creds = internal.client("sts", self.account_id, self.region).assume_role(
+                RoleArn=role, RoleSessionName=self.uuid[:64], DurationSeconds=3600)["Credentials"]
+        except Exception:
+            log.warning("build %s: cannot assume service role %r; using the default account's test keys",
+                        self.build["id"], role)
+            return {"AWS_ACCESS_KEY_ID": internal.TEST_ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": internal.TEST_SECRET_KEY}
+        return {"AWS_ACCESS_KEY_ID": creds["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": creds["SecretAccessKey"],
+                "AWS_SESSION_TOKEN": creds["SessionToken"]}
 
     def _commands(self, phase_type: str) -> Callable[[], None]:
         def body() -> None:
