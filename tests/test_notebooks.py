@@ -41,9 +41,7 @@ def test_committed_without_outputs(path: Path) -> None:
 def test_built_from_its_definition(path: Path) -> None:
     spec = ROOT / "tools" / "notebooks" / f"{path.stem}.py"
     assert spec.is_file(), f"{path.name} has no definition in tools/notebooks/"
-    namespace: dict[str, Any] = {}
-    exec(compile(spec.read_text(), str(spec), "exec"), namespace)
-    built = nbbuild.build(namespace["CELLS"])
+    built = nbbuild.build(nbbuild.load_cells(spec))
     committed = nbformat.read(path, as_version=4)
     assert [c.source for c in committed.cells] == [c.source for c in built.cells], \
         f"{path.name} differs from {spec.name}: edit the definition and run `python tools/nbbuild.py`"

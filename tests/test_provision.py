@@ -85,7 +85,12 @@ def test_bus_archive_rule_targets(p: Provisioner) -> None:
                                 input_paths={"repo": "$.detail.repository-name"},
                                 input_template='{"repository": <repo>}')
     twice(p, eventbridge.ensure_targets, "rule", [target], f"{p.prefix}-bus")
-    eventbridge.ensure_targets(p, "rule", [], f"{p.prefix}-bus")
+    other = eventbridge.Target(id="other", arn=sqs.ensure_queue(p, "other"))
+    eventbridge.ensure_targets(p, "rule", [other], f"{p.prefix}-bus")
+    ids = {t["Id"] for t in p.client("events").list_targets_by_rule(Rule=f"{p.prefix}-rule",
+                                                                    EventBusName=f"{p.prefix}-bus")["Targets"]}
+    assert ids == {"tap", "other"}, "targets another notebook owns stay"
+    eventbridge.ensure_targets(p, "rule", [], f"{p.prefix}-bus", remove=["tap", "other"])
     assert p.client("events").list_targets_by_rule(Rule=f"{p.prefix}-rule", EventBusName=f"{p.prefix}-bus")[
         "Targets"] == []
 

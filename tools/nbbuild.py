@@ -34,14 +34,22 @@ def build(cells: list[tuple[str, str]]) -> nbformat.NotebookNode:
     return nb
 
 
+def load_cells(spec_path: Path) -> list[tuple[str, str]]:
+    """The CELLS of one definition module (which may import tools/notebooks/_common.py)."""
+    folder = str(spec_path.parent)
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    spec = importlib.util.spec_from_file_location(f"nbdef_{spec_path.stem}", spec_path)
+    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return list(module.CELLS)
+
+
 def main() -> None:
     """Rebuild every notebook from tools/notebooks/NN_name.py."""
     for spec_path in sorted((ROOT / "tools" / "notebooks").glob("[0-9][0-9]_*.py")):
-        spec = importlib.util.spec_from_file_location(spec_path.stem, spec_path)
-        module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-        spec.loader.exec_module(module)  # type: ignore[union-attr]
         out = ROOT / "notebooks" / f"{spec_path.stem}.ipynb"
-        nbformat.write(build(module.CELLS), out)
+        nbformat.write(build(load_cells(spec_path)), out)
         print(f"wrote {out.relative_to(ROOT)}", file=sys.stderr)
 
 

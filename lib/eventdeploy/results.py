@@ -58,6 +58,8 @@ def active_run_dir() -> Path:
 def _jsonable(value: Any) -> Any:
     """Round-trip through JSON so what is stored is exactly what a reader gets back."""
     if hasattr(value, "to_dict") and callable(value.to_dict):  # pandas objects
+        # Missing values become null, not NaN: NaN is not JSON, and readers of results.json choke on it.
+        value = value.astype(object).where(value.notna(), None)
         try:
             value = value.to_dict(orient="records")
         except TypeError:

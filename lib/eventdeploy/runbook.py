@@ -9,6 +9,7 @@ from typing import Any
 from eventdeploy import params as params_mod
 from eventdeploy import results
 from eventdeploy.aws import AwsAccess, Identity, connect
+from eventdeploy.provision import Provisioner
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,10 @@ class Runbook:
     def show(self, fig: Any, name: str) -> SavedFigure:
         """Save ``fig`` under the run folder; the returned object displays the saved PNG inline."""
         return SavedFigure(self.save_figure(fig, name))
+
+    def provisioner(self, account: str | None = None) -> Provisioner:
+        """The provisioning context for this notebook (home account unless ``account`` names another)."""
+        return Provisioner(aws=self.aws, run_dir=self.run_dir, notebook=self.notebook, account=account)
 
     def name(self, suffix: str) -> str:
         """A resource name from the run's prefix: ``<prefix>-<suffix>``."""

@@ -136,16 +136,21 @@ def _comparable(target: dict[str, Any]) -> str:
     return json.dumps({k: target.get(k) for k in keys if target.get(k) not in (None, {}, "")}, sort_keys=True)
 
 
-def ensure_targets(p: Provisioner, rule_suffix: str, targets: list[Target], bus: str = "default") -> list[str]:
-    """Exactly ``targets`` on the rule (adds, updates, removes what differs); returns the target ids."""
+def ensure_targets(p: Provisioner, rule_suffix: str, targets: list[Target], bus: str = "default",
+                   remove: list[str] | None = None) -> list[str]:
+    """``targets`` on the rule as desired (added or updated where they differ); returns their ids.
+
+    Targets with other ids are left alone, so notebooks can each own some targets of a shared rule; ``remove`` names
+    target ids to take off.
+    """
     events = p.client("events")
     rule = p.name(rule_suffix)
     current = {t["Id"]: t for t in events.list_targets_by_rule(Rule=rule, EventBusName=bus).get("Targets", [])}
-    wanted = {t.id: t.as_api() for t in targets}
-    stale = sorted(set(current) - set(wanted))
+    stale = sorted(set(remove or []) & set(current))
     if stale:
         events.remove_targets(Rule=rule, EventBusName=bus, Ids=stale)
         p.changed("delete", "rule targets", f"{rule}:{','.join(stale)}")
+    wanted = {t.id: t.as_api() for t in targets}
     changed = [t for i, t in wanted.items() if i not in current or _comparable(current[i]) != _comparable(t)]
     if changed:
         answer = events.put_targets(Rule=rule, EventBusName=bus, Targets=changed)
