@@ -22,9 +22,9 @@ def execution_timeline(states: pd.DataFrame, title: str) -> Figure:
         widths = states["seconds"].fillna(0).clip(lower=0.002)
         colors = [OUTCOME_COLORS.get(o, FAIL_COLOR) for o in states["outcome"]]
         ax.barh(range(len(states)), widths, left=starts, color=colors, edgecolor="#2d3436", linewidth=0.5)
-        ax.set_yticks(range(len(states)), [f"{s} ({t})" for s, t in zip(states["state"], states["type"])])
+        ax.set_yticks(range(len(states)), [f"{s} ({t})" for s, t in zip(states["state"], states["type"], strict=True)])
         ax.invert_yaxis()
-        for i, (left, width, outcome) in enumerate(zip(starts, widths, states["outcome"])):
+        for i, (left, width, outcome) in enumerate(zip(starts, widths, states["outcome"], strict=True)):
             label = f"{width * 1000:.0f} ms" if outcome in OUTCOME_COLORS else f"{width * 1000:.0f} ms · {outcome}"
             ax.text(left + width, i, " " + label, va="center", fontsize=7)
     ax.set_xlabel("time since the execution started (s)")
@@ -72,7 +72,7 @@ def stage_timeline(stages: pd.DataFrame, title: str) -> Figure:
     gaps = offsets.diff().fillna(0)
     ax.hlines(range(len(stages)), 0, offsets, color="#b2bec3", linewidth=1)
     ax.plot(offsets, range(len(stages)), "o", color="#2e86de")
-    for i, (off, gap) in enumerate(zip(offsets, gaps)):
+    for i, (off, gap) in enumerate(zip(offsets, gaps, strict=True)):
         ax.text(off, i, f"  +{gap * 1000:.0f} ms (t={off:.2f} s)", va="center", fontsize=7)
     ax.set_yticks(range(len(stages)), list(stages["stage"]))
     ax.invert_yaxis()
