@@ -175,3 +175,19 @@ def test_publish_cost_does_not_grow_with_stored_points() -> None:
     began = time.perf_counter()
     assert len(series.between(now - 1.0, now + 1.0)) >= 1000
     assert time.perf_counter() - began < 0.5
+
+
+def test_repeated_values_share_one_entry_and_keep_exact_statistics() -> None:
+    """A counter published once per event stays one stored entry per minute; statistics are unchanged."""
+    rs = store.RegionStore()
+    series = rs.series("AWS/Events", "Invocations", store.dim_key({"RuleName": "r"}))
+    for _ in range(1000):
+        series.add((600.0, 1.0, 1.0, 1.0, 1.0, "Count"))
+    series.add((600.0, 5.0, 1.0, 5.0, 5.0, "Count"))
+    series.add((660.0, 1.0, 1.0, 1.0, 1.0, "Count"))
+    assert len(series) == 3
+    entries = series.between(600.0, 660.0)
+    assert statistics.compute(statistics.parse_stat("SampleCount"), entries) == 1001.0
+    assert statistics.compute(statistics.parse_stat("Sum"), entries) == 1005.0
+    assert statistics.compute(statistics.parse_stat("p99"), entries) == 1.0
+    assert statistics.compute(statistics.parse_stat("p100"), entries) == 5.0

@@ -42,6 +42,15 @@ class Series:
     def add(self, entry: Entry) -> None:
         """Append one entry; out-of-order timestamps only mark the series for a sort at the next read."""
         with self.lock:
+            points = self.points
+            if points:
+                last = points[-1]
+                # The same value again in the same (minute- or second-granular) timestamp becomes a weight on the
+                # last entry: counters published per event stay one entry per period, percentiles stay exact.
+                if (last[0] == entry[0] and last[3] == last[4] == entry[3] == entry[4]
+                        and last[5] == entry[5]):
+                    points[-1] = (last[0], last[1] + entry[1], last[2] + entry[2], last[3], last[4], last[5])
+                    return
             if entry[0] < self.last_ts:
                 self.ordered = False
             else:
