@@ -81,8 +81,9 @@ def _build_record(backend: Any, build: dict[str, Any], project: dict[str, Any], 
                    {"phaseType": "QUEUED", "startTime": now}],
         "logs": {
             "groupName": group, "streamName": stream,
-            "deepLink": (f"https://console.aws.amazon.com/cloudwatch/home?region={region}#logsV2:log-groups/"
-                         f"log-group/{group.replace('/', '$252F')}/log-events/{stream.replace('/', '$252F')}"),
+            # The deep-link form of CodeBuild's build notification reference.
+            "deepLink": f"https://console.aws.amazon.com/cloudwatch/home?region={region}#logEvent:group={group};"
+                        f"stream={stream}",
             "cloudWatchLogsArn": f"arn:aws:logs:{region}:{account}:log-group:{group}:log-stream:{stream}",
             "cloudWatchLogs": {"status": "ENABLED", "groupName": group, "streamName": stream},
             "s3Logs": {"status": "DISABLED", "encryptionDisabled": False},

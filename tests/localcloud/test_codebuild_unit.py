@@ -1,0 +1,62 @@
+"""Unit tests of the buildspec parser, variable precedence and pipeline variable resolution (pure logic)."""
+
+from __future__ import annotations
+
+import pytest
+
+from eventdeploy.localcloud.codebuild.buildspec import BuildspecError, parse_buildspec
+from eventdeploy.localcloud.codebuild.envvars import build_variables
+from eventdeploy.localcloud.codepipeline.engine import resolve_configuration
+from eventdeploy.localcloud.codepipeline.store import ActionFailed
+
+
+def test_buildspec_sections() -> None:
+    """https://docs.aws.amazon.com/codebuild/latest/userguide/build-spec-ref.html : env, phases with finally and
+    on-failure, artifacts; YAML scalars become text."""
+    spec = parse_buildspec(
+        "version: 0.2\n"
+        "env:\n  shell: bash\n  variables:\n    N: 3\n    FLAG: true\n  exported-variables: [OUT]\n"
+        "  parameter-store:\n    P: /p\n"
+        "phases:\n  install:\n    on-failure: CONTINUE\n    commands: [echo a]\n"
+        "  build:\n    commands:\n      - echo b\n    finally:\n      - echo f\n"
+        "artifacts:\n  files: ['**/*']\n  base-directory: out\n  discard-paths: yes\n  name: bundle\n")
+    assert spec.shell == "bash" and spec.variables == {"N": "3", "FLAG": "true"}
+    assert spec.exported_variables == ["OUT"] and spec.parameter_store == {"P": "/p"}
+    assert spec.phases["install"].on_failure == "CONTINUE" and spec.phases["install"].commands == ["echo a"]
+    assert spec.phases["build"].finally_commands == ["echo f"] and spec.phases["pre_build"].commands == []
+    assert spec.artifacts is not None and spec.artifacts.discard_paths and spec.artifacts.base_directory == "out"
+    assert spec.artifacts.name == "bundle" and spec.artifacts.files == ["**/*"]
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("", "empty"),
+    ("version: 0.2\nphases: [", "not valid YAML"),
+    ("- a\n- b\n", "must be a mapping"),
+    ("version: 0.3\nphases: {}\n", "version"),
+    ("version: 0.2\nphases:\n  deploy:\n    commands: [x]\n", "unknown phase"),
+    ("version: 0.2\nphases:\n  build:\n    on-failure: RETRYING\n", "on-failure"),
+    ("version: 0.2\nenv:\n  shell: powershell\n", "shell"),
+    ("version: 0.2\nphases:\n  build:\n    commands: {a: b}\n", "list of command strings"),
+])
+def test_buildspec_errors_name_the_problem(text: str, message: str) -> None:
+    """A buildspec CodeBuild would reject (YAML_FILE_ERROR) is refused with a message naming what is wrong."""
+    with pytest.raises(BuildspecError, match=message):
+        parse_buildspec(text)
+
+
+def test_variable_precedence() -> None:
+    """https://docs.aws.amazon.com/codebuild/latest/userguide/build-env-ref-env-vars.html : StartBuild override
+    beats the project, which beats the buildspec."""
+    result = build_variables("123456789012", "us-east-1", {"A": "spec", "B": "spec", "C": "spec"}, {}, {},
+                             [{"name": "B", "value": "project"}, {"name": "C", "value": "project"}],
+                             [{"name": "C", "value": "override", "type": "PLAINTEXT"}])
+    assert result == {"A": "spec", "B": "project", "C": "override"}
+
+
+def test_pipeline_variable_resolution() -> None:
+    """https://docs.aws.amazon.com/codepipeline/latest/userguide/reference-variables.html : #{namespace.variable}."""
+    variables = {"codepipeline": {"PipelineExecutionId": "e-1"}, "Src": {"CommitId": "abc"}}
+    assert resolve_configuration({"A": "#{Src.CommitId}-#{codepipeline.PipelineExecutionId}", "B": "plain"},
+                                 variables) == {"A": "abc-e-1", "B": "plain"}
+    with pytest.raises(ActionFailed, match=r"#\{Src.Missing\}"):
+        resolve_configuration({"A": "#{Src.Missing}"}, variables)
