@@ -139,9 +139,16 @@ def send_logs(arn: Arn, target: dict[str, Any], payload: str, event: dict[str, A
 
 
 def send_lambda(arn: Arn, target: dict[str, Any], payload: str, event: dict[str, Any]) -> None:
-    """Invoke asynchronously (InvocationType Event), as EventBridge does."""
-    client = internal.client("lambda", arn.account, arn.region)
-    client.invoke(FunctionName=arn.text, InvocationType="Event", Payload=payload.encode())
+    """Invoke asynchronously (InvocationType Event), as EventBridge does, through moto's Lambda backend.
+
+    In-process rather than over HTTP: it is the same backend method the Invoke API reaches (so the Lambda
+    runtime's patches apply), minus a serialisation round trip on the put_events → handler-start path.
+    """
+    from moto.awslambda.utils import get_backend
+
+    # moto's own resolver: the docker-less (simple) backend holds the functions when docker is off.
+    backend = get_backend(arn.account, arn.region)
+    backend.invoke(arn.text, None, payload, {"X-Amz-Invocation-Type": "Event"}, {})
 
 
 def send_states(arn: Arn, target: dict[str, Any], payload: str, event: dict[str, Any]) -> None:
