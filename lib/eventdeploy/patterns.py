@@ -9,6 +9,15 @@ from dataclasses import dataclass
 from typing import Any
 
 ROLLBACK_SOURCE = "eventdeploy.orchestrator"
+# Customers cannot put events whose source starts with "aws." (AWS owns those). Injected test events use this
+# prefix before the AWS source ("eventdeploy.synthetic.aws.ecr"), and every rule accepts both, so load tests flow
+# through the same rules and handlers as real service events.
+SYNTHETIC_PREFIX = "eventdeploy.synthetic."
+
+
+def sources(aws_source: str) -> list[str]:
+    """The real AWS source and its synthetic twin, for a pattern's ``source`` field."""
+    return [aws_source, SYNTHETIC_PREFIX + aws_source]
 ROLLBACK_DETAIL_TYPE = "Deployment Rollback Requested"
 
 FAILED_STACK_STATUSES = ["CREATE_FAILED", "ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "UPDATE_FAILED",
@@ -27,7 +36,7 @@ class Pattern:
 def ecr_image_pushed(repositories: list[str], tag_prefixes: list[str]) -> Pattern:
     """A successful push to one of ``repositories`` with a tag starting with one of ``tag_prefixes``."""
     return Pattern("ecr-image-pushed", "a new image to deploy: successful pushes of release tags only", {
-        "source": ["aws.ecr"],
+        "source": sources("aws.ecr"),
         "detail-type": ["ECR Image Action"],
         "detail": {
             "action-type": ["PUSH"],
@@ -41,7 +50,7 @@ def ecr_image_pushed(repositories: list[str], tag_prefixes: list[str]) -> Patter
 def stack_failed(stack_name_prefix: str) -> Pattern:
     """A CloudFormation stack of ours reaching a failed or rolled-back status."""
     return Pattern("stack-failed", "a deployment stack failed or rolled back: request a rollback", {
-        "source": ["aws.cloudformation"],
+        "source": sources("aws.cloudformation"),
         "detail-type": ["CloudFormation Stack Status Change"],
         "resources": [{"wildcard": f"arn:aws:cloudformation:*:*:stack/{stack_name_prefix}*"}],
         "detail": {"status-details": {"status": FAILED_STACK_STATUSES}},
@@ -51,7 +60,7 @@ def stack_failed(stack_name_prefix: str) -> Pattern:
 def config_noncompliant(rule_name_prefix: str) -> Pattern:
     """One of our AWS Config rules finding a resource newly non-compliant."""
     return Pattern("config-noncompliant", "a compliance violation: remediate or quarantine", {
-        "source": ["aws.config"],
+        "source": sources("aws.config"),
         "detail-type": ["Config Rules Compliance Change"],
         "detail": {
             "messageType": ["ComplianceChangeNotification"],
@@ -64,7 +73,7 @@ def config_noncompliant(rule_name_prefix: str) -> Pattern:
 def pipeline_failed(pipeline_prefix: str) -> Pattern:
     """One of our pipelines' executions failing."""
     return Pattern("pipeline-failed", "a pipeline execution failed: alert and keep the evidence", {
-        "source": ["aws.codepipeline"],
+        "source": sources("aws.codepipeline"),
         "detail-type": ["CodePipeline Pipeline Execution State Change"],
         "detail": {"pipeline": [{"prefix": pipeline_prefix}], "state": ["FAILED"]},
     })
@@ -73,7 +82,7 @@ def pipeline_failed(pipeline_prefix: str) -> Pattern:
 def execution_failed(state_machine_arn_prefix: str) -> Pattern:
     """One of our state machines' executions failing, timing out or being aborted."""
     return Pattern("execution-failed", "a deployment workflow did not succeed: alert", {
-        "source": ["aws.states"],
+        "source": sources("aws.states"),
         "detail-type": ["Step Functions Execution Status Change"],
         "detail": {"status": ["FAILED", "TIMED_OUT", "ABORTED"],
                    "stateMachineArn": [{"prefix": state_machine_arn_prefix}]},

@@ -12,6 +12,9 @@ from typing import Any
 import boto3
 from aws_lambda_powertools import Logger
 
+# Injected test events carry this prefix before the AWS source (customers may not put "aws.*" events).
+SYNTHETIC_PREFIX = "eventdeploy.synthetic."
+
 logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "eventdeploy"))
 
 _clients: dict[str, Any] = {}

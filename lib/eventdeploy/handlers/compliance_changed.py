@@ -12,7 +12,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from .common import InvalidEvent, client, logger, record_stage, trace_id
+from .common import SYNTHETIC_PREFIX, InvalidEvent, client, logger, record_stage, trace_id
 
 QUARANTINE_TAG = "eventdeploy:quarantine"
 
@@ -30,7 +30,7 @@ def remediate(resource_type: str, resource_id: str) -> str:
 @logger.inject_lambda_context(correlation_id_path="id")
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Entry point: one Config Rules Compliance Change event reporting NON_COMPLIANT."""
-    if event.get("source") != "aws.config":
+    if event.get("source") not in ("aws.config", SYNTHETIC_PREFIX + "aws.config"):
         raise InvalidEvent(f"not an AWS Config event: source={event.get('source')!r}")
     detail = event.get("detail") or {}
     new = (detail.get("newEvaluationResult") or {}).get("complianceType")

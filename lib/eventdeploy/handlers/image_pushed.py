@@ -19,7 +19,7 @@ from aws_lambda_powertools.utilities.idempotency import (
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from .common import InvalidEvent, client, logger, record_stage, trace_id
+from .common import SYNTHETIC_PREFIX, InvalidEvent, client, logger, record_stage, trace_id
 
 DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 
@@ -35,9 +35,9 @@ def execution_name(repository: str, digest: str) -> str:
     return f"{safe}-{short}"
 
 
-def parse(event: dict[str, Any]) -> dict[str, str]:
+def parse(event: dict[str, Any]) -> dict[str, Any]:
     """The push this event reports, or InvalidEvent naming what is wrong."""
-    if event.get("source") != "aws.ecr" or event.get("detail-type") != "ECR Image Action":
+    if event.get("source") not in ("aws.ecr", SYNTHETIC_PREFIX + "aws.ecr") or event.get("detail-type") != "ECR Image Action":
         raise InvalidEvent(f"not an ECR Image Action event: source={event.get('source')!r}")
     detail = event.get("detail") or {}
     if detail.get("action-type") != "PUSH" or detail.get("result") != "SUCCESS":
@@ -45,12 +45,16 @@ def parse(event: dict[str, Any]) -> dict[str, str]:
     repository, digest, tag = detail.get("repository-name"), detail.get("image-digest"), detail.get("image-tag")
     if not repository or not isinstance(digest, str) or not DIGEST.match(digest):
         raise InvalidEvent(f"missing repository-name or malformed image-digest {digest!r}")
+    # Injected (synthetic) events rehearse the path through the state machine without building or deploying,
+    # unless they ask for the full pipeline.
+    rehearsal = str(event.get("source", "")).startswith(SYNTHETIC_PREFIX) and not detail.get("full-pipeline")
     return {"repository": repository, "digest": digest, "tag": tag or "", "event_id": event.get("id", ""),
-            "account": event.get("account", ""), "region": event.get("region", ""), "time": event.get("time", "")}
+            "account": event.get("account", ""), "region": event.get("region", ""), "time": event.get("time", ""),
+            "rehearsal": rehearsal}
 
 
 @idempotent_function(data_keyword_argument="push", persistence_store=persistence, config=config)
-def start_deployment(push: dict[str, str]) -> dict[str, Any]:
+def start_deployment(push: dict[str, Any]) -> dict[str, Any]:
     """Record the push and start the state machine; runs once per repository + digest."""
     name = execution_name(push["repository"], push["digest"])
     record_stage(name, "lambda_started", repository=push["repository"], digest=push["digest"], tag=push["tag"],

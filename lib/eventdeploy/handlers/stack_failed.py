@@ -8,7 +8,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from .common import InvalidEvent, client, logger, record_stage, trace_id
+from .common import SYNTHETIC_PREFIX, InvalidEvent, client, logger, record_stage, trace_id
 
 ROLLBACK_SOURCE = "eventdeploy.orchestrator"
 ROLLBACK_DETAIL_TYPE = "Deployment Rollback Requested"
@@ -17,7 +17,7 @@ ROLLBACK_DETAIL_TYPE = "Deployment Rollback Requested"
 @logger.inject_lambda_context(correlation_id_path="id")
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Entry point: one CloudFormation Stack Status Change event for a failed status."""
-    if event.get("source") != "aws.cloudformation":
+    if event.get("source") not in ("aws.cloudformation", SYNTHETIC_PREFIX + "aws.cloudformation"):
         raise InvalidEvent(f"not a CloudFormation event: source={event.get('source')!r}")
     detail = event.get("detail") or {}
     stack_id = detail.get("stack-id")
