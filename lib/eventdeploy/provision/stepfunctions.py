@@ -3,22 +3,24 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
-from string import Template
 from typing import Any
 
 from eventdeploy.provision.context import Provisioner
 
+PLACEHOLDER = re.compile(r"\$\{([A-Za-z][A-Za-z0-9]*)\}")
 ASL_DIR = Path(__file__).resolve().parent.parent / "statemachines"
 
 
 def render(asl_file: str, substitutions: dict[str, str]) -> str:
     """The ASL document with ``${Name}`` placeholders replaced; a missing substitution is an error, not a blank."""
     text = (ASL_DIR / asl_file).read_text()
-    try:
-        rendered = Template(text).substitute(substitutions)
-    except KeyError as exc:
-        raise KeyError(f"{asl_file} needs a value for ${{{exc.args[0]}}}") from None
+    # Only ${Name} is a placeholder: ASL itself is full of "$." paths that string.Template would reject.
+    missing = sorted(set(PLACEHOLDER.findall(text)) - set(substitutions))
+    if missing:
+        raise KeyError(f"{asl_file} needs a value for " + ", ".join(f"${{{m}}}" for m in missing))
+    rendered = PLACEHOLDER.sub(lambda m: substitutions[m.group(1)], text)
     return json.dumps(json.loads(rendered), indent=2, sort_keys=True)
 
 
