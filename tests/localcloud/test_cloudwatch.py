@@ -477,3 +477,30 @@ def test_composite_alarm_follows_its_rule(aws: Aws) -> None:
     assert "no-such-alarm-xyz" in str(err.value)
     hist = cw.describe_alarm_history(AlarmName=parent, HistoryItemType="StateUpdate")["AlarmHistoryItems"]
     assert hist[0]["AlarmType"] == "CompositeAlarm"
+
+
+def test_get_metric_data_pages_by_max_datapoints(aws: Aws) -> None:
+    """MaxDatapoints cuts the answer into pages linked by NextToken; the cut result says PartialData.
+
+    https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_GetMetricData.html
+    """
+    cw = aws("cloudwatch")
+    ns, t0 = _ns(), _minute_ago(10)
+    cw.put_metric_data(Namespace=ns, MetricData=[
+        {"MetricName": name, "Value": float(i), "Timestamp": t0 + timedelta(minutes=i)}
+        for name in ("A", "B") for i in range(5)])
+    kwargs: dict[str, Any] = {"StartTime": t0, "EndTime": t0 + timedelta(minutes=5), "ScanBy": "TimestampAscending",
+                              "MaxDatapoints": 3,
+                              "MetricDataQueries": [_stat("a", ns, "A"), _stat("b", ns, "B")]}
+    first = cw.get_metric_data(**kwargs)
+    assert [(r["Id"], r["Values"], r["StatusCode"]) for r in first["MetricDataResults"]] == [
+        ("a", [0.0, 1.0, 2.0], "PartialData")]
+    second = cw.get_metric_data(**kwargs, NextToken=first["NextToken"])
+    assert [(r["Id"], r["Values"]) for r in second["MetricDataResults"]] == [("a", [3.0, 4.0]), ("b", [0.0])]
+    third = cw.get_metric_data(**kwargs, NextToken=second["NextToken"])
+    assert [(r["Id"], r["Values"]) for r in third["MetricDataResults"]] == [("b", [1.0, 2.0, 3.0])]
+    last = cw.get_metric_data(**kwargs, NextToken=third["NextToken"])
+    assert [(r["Id"], r["Values"]) for r in last["MetricDataResults"]] == [("b", [4.0])] and "NextToken" not in last
+    everything = [r for page in cw.get_paginator("get_metric_data").paginate(**kwargs)
+                  for r in page["MetricDataResults"]]
+    assert sum(len(r["Values"]) for r in everything) == 10

@@ -134,3 +134,27 @@ def get_metric_data(
                 "Messages": [],
             })
     return results
+
+
+DEFAULT_MAX_DATAPOINTS = 100_800
+
+
+def paginate(results: list[dict[str, Any]], max_datapoints: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(this page, the rest): at most ``max_datapoints`` values, a cut result marked PartialData."""
+    page: list[dict[str, Any]] = []
+    rest: list[dict[str, Any]] = []
+    room = max_datapoints
+    for r in results:
+        if rest:
+            rest.append(r)
+            continue
+        n = len(r["Values"])
+        if n <= room:
+            page.append(r)
+            room -= n
+            continue
+        page.append({**r, "Timestamps": r["Timestamps"][:room], "Values": r["Values"][:room],
+                     "StatusCode": "PartialData"})
+        rest.append({**r, "Timestamps": r["Timestamps"][room:], "Values": r["Values"][room:]})
+        room = 0
+    return page, rest

@@ -2,8 +2,8 @@
 
 Replaced (the store supersedes moto's single list of data, so these cannot delegate to moto's versions):
 ``CloudWatchBackend.put_metric_data`` (still runs moto's validation), ``get_metric_statistics``,
-``get_metric_data``, ``list_metrics`` and the ``GetMetricStatistics`` / ``ListMetrics`` responses (moto drops
-ExtendedStatistics and RecentlyActive).
+``get_metric_data``, ``list_metrics`` and the ``GetMetricStatistics`` / ``ListMetrics`` / ``GetMetricData``
+responses (moto drops ExtendedStatistics, RecentlyActive, MaxDatapoints and NextToken).
 Wrapped, calling the previous implementation: ``put_metric_alarm``, ``delete_alarms``, ``Alarm.update_state``.
 Added: the ``DescribeAlarmHistory`` and ``PutCompositeAlarm`` actions, which moto lacks; ``DescribeAlarms`` is
 answered here so AlarmTypes and combined filters behave as AWS documents.
@@ -32,6 +32,7 @@ TWO_WEEKS = 14 * 86400
 TWO_HOURS = 2 * 3600
 LIST_PAGE = 500
 _ORIGINALS: dict[str, Callable[..., Any]] = {}
+# Continuations of ListMetrics and GetMetricData pages, by NextToken (single use, as AWS's tokens are).
 _pages: dict[str, list[dict[str, Any]]] = {}
 
 
@@ -164,6 +165,8 @@ def get_metric_data(
     """GetMetricData from the store: MetricStat (any statistic), metric math, ReturnData, Label, ScanBy."""
     exc = _exc()
     now = time.time()
+    if not queries:
+        raise exc.ValidationError("The parameter MetricDataQueries is required and must not be empty.")
     try:
         return metricdata.get_metric_data(region_store(self.account_id, self.region_name), queries,
                                           epoch(start_time, now), epoch(end_time, now), now, scan_by)
@@ -353,6 +356,35 @@ def response_get_metric_statistics(self: Any) -> Any:
     return ActionResult({"Label": name, "Datapoints": datapoints})
 
 
+def response_get_metric_data(self: Any) -> Any:
+    """GetMetricData response with MaxDatapoints / NextToken paging (moto ignores both)."""
+    from moto.core.responses import ActionResult
+
+    exc = _exc()
+    params = self._get_params()
+    token = params.get("NextToken")
+    max_points = int(params.get("MaxDatapoints") or metricdata.DEFAULT_MAX_DATAPOINTS)
+    if max_points < 1:
+        raise exc.InvalidParameterValue(f"The value {max_points} for parameter MaxDatapoints must be at least 1.")
+    if token:
+        if token not in _pages:
+            raise exc.InvalidParameterValue(f"The NextToken {token!r} is invalid or was already used.")
+        results = _pages.pop(token)
+    else:
+        results = self.cloudwatch_backend.get_metric_data(
+            queries=params.get("MetricDataQueries", []), start_time=params["StartTime"], end_time=params["EndTime"],
+            scan_by=params.get("ScanBy") or "TimestampDescending")
+    page, rest = metricdata.paginate(results, max_points)
+    out: dict[str, Any] = {"MetricDataResults": page, "Messages": []}
+    if rest:
+        from moto.moto_api._internal import mock_random
+
+        next_token = str(mock_random.uuid4())
+        _pages[next_token] = rest
+        out["NextToken"] = next_token
+    return ActionResult(out)
+
+
 def response_list_metrics(self: Any) -> Any:
     """ListMetrics response that passes RecentlyActive through (moto drops it)."""
     from moto.core.responses import ActionResult
@@ -478,6 +510,7 @@ def install() -> None:
     Alarm.update_state = update_state  # type: ignore[method-assign]
     CloudWatchResponse.get_metric_statistics = response_get_metric_statistics  # type: ignore[method-assign]
     CloudWatchResponse.list_metrics = response_list_metrics  # type: ignore[method-assign]
+    CloudWatchResponse.get_metric_data = response_get_metric_data  # type: ignore[method-assign]
     CloudWatchResponse.describe_alarm_history = response_describe_alarm_history  # type: ignore[attr-defined]
     CloudWatchResponse.put_composite_alarm = response_put_composite_alarm  # type: ignore[attr-defined]
     CloudWatchResponse.describe_alarms = response_describe_alarms  # type: ignore[method-assign]
