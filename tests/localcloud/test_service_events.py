@@ -256,6 +256,8 @@ def test_stack_create_failure_rolls_back_with_reasons(aws: Callable[..., Any]) -
                              ("Bad", "DELETE_IN_PROGRESS"), ("Bad", "DELETE_COMPLETE"),
                              ("Good", "DELETE_IN_PROGRESS"), ("Good", "DELETE_COMPLETE"),
                              (name, "ROLLBACK_COMPLETE")]
+    assert failed[0][2] == ("Properties validation failed for resource Bad with message: "
+                            "[#/MaximumMessageSize: 100 is not greater or equal to 1024]")
     assert (name, "ROLLBACK_IN_PROGRESS", reason) in history
     sqs = aws("sqs", account_id=account)
     assert not [u for u in sqs.list_queues().get("QueueUrls", []) if name in u]
@@ -359,6 +361,8 @@ def test_stack_update_failure_rolls_back(aws: Callable[..., Any]) -> None:
 
 @pytest.mark.parametrize(("resources", "message"), [
     ({"X": {"Type": "AWS::Nope"}}, "Unrecognized resource types: [AWS::Nope]"),
+    ({"X": {"Type": "AWS::Nope::Thing"}, "Y": {"Type": "AWS::SQS::Queue"}},
+     "Unrecognized resource types: [AWS::Nope::Thing]"),
     ({"X": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": {"Ref": "Missing"}}}},
      "Unresolved resource dependencies [Missing]"),
     ({"A": {"Type": "AWS::SQS::Queue", "DependsOn": "B"}, "B": {"Type": "AWS::SQS::Queue", "DependsOn": "A"}},

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from eventdeploy.localcloud.service_events import cfn_template
+from eventdeploy.localcloud.service_events import cfn_schema, cfn_template
 from eventdeploy.localcloud.service_events.config_store import (
     ComplianceStore,
     EvaluationResult,
@@ -110,3 +110,22 @@ def test_change_detail_shape() -> None:
     assert detail["messageType"] == "ComplianceChangeNotification" and detail["recordVersion"] == "1.0"
     first = change_detail("1", "r", "arn", result("COMPLIANT"), None, now=T0)
     assert "oldEvaluationResult" not in first
+
+
+def test_property_errors_follow_the_registry_schema() -> None:
+    """Required/extraneous keys, types (numbers may be strings), enums and bounds, in the registry's words
+    (https://docs.aws.amazon.com/cloudformation-cli/latest/userguide/resource-type-schema.html)."""
+    region = "us-east-1"
+    assert cfn_schema.property_errors(region, "AWS::SQS::Queue", {"MaximumMessageSize": "2048",
+                                                                   "FifoQueue": "true"}) == []
+    assert cfn_schema.property_errors(region, "AWS::SQS::Queue", {"QueueNam": "x", "DelaySeconds": "soon"}) == [
+        "#: extraneous key [QueueNam] is not permitted", "#/DelaySeconds: expected type: Integer, found: String"]
+    assert cfn_schema.property_errors(region, "AWS::Lambda::Function", {"Role": "r", "Runtime": "cobol"}) == [
+        "#: required key [Code] not found", "#/Runtime: cobol is not a valid enum value"]
+    assert cfn_schema.property_errors(region, "AWS::SQS::Queue", {"MaximumMessageSize": 100}) == [
+        "#/MaximumMessageSize: 100 is not greater or equal to 1024"]
+    assert cfn_schema.property_errors(region, "Custom::Anything", {"ServiceToken": "arn", "Whatever": 1}) == []
+    assert cfn_schema.property_errors(region, "Custom::Anything", {"Whatever": 1}) == [
+        "#: required key [ServiceToken] not found"]
+    assert cfn_schema.unrecognized_types({"AWS::SQS::Queue", "AWS::Nope::Thing", "Custom::X"}, region) == [
+        "AWS::Nope::Thing"]

@@ -12,8 +12,9 @@ a worker thread, so callers wait with the CloudFormation waiters as on AWS.
 
 How to make a stack fail on purpose with real CloudFormation (deterministic here and on AWS): give it
 ``AWS::CloudFormation::WaitConditionHandle`` plus an ``AWS::CloudFormation::WaitCondition`` with ``Timeout: "1"``
-that nothing signals; it fails with "WaitCondition timed out. Received 0 conditions when expecting 1". Another:
-an ``AWS::SQS::Queue`` whose ``MaximumMessageSize`` is below 1024 (AWS and the local cloud reject it).
+that nothing signals; it fails with "WaitCondition timed out. Received 0 conditions when expecting 1" (this is
+``eventdeploy.triggers.FAILING_TEMPLATE``). Another: an ``AWS::SQS::Queue`` whose ``MaximumMessageSize`` is below
+1024, which the type's schema rejects ("Properties validation failed for resource ...").
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from collections.abc import Callable
 from typing import Any
 
 from eventdeploy.localcloud.service_events import cfn_local_resources as local
-from eventdeploy.localcloud.service_events import cfn_template
+from eventdeploy.localcloud.service_events import cfn_schema, cfn_template
 from eventdeploy.localcloud.service_events.cfn_events import resource_event
 
 log = logging.getLogger("eventdeploy.localcloud.service_events")
@@ -113,6 +114,21 @@ def stack_ready_condition(stack: Any) -> threading.Condition:
         return cond
 
 
+def check_properties(stack: Any, logical_id: str, body: dict[str, Any]) -> None:
+    """Fail the resource, as the registry's handler would, when its resolved properties break the type's schema."""
+    import copy
+
+    from moto.cloudformation.parsing import clean_json
+
+    properties = clean_json(copy.deepcopy(body.get("Properties") or {}), stack.resource_map)
+    if not isinstance(properties, dict):
+        raise local.ResourceFailed(f"Properties of {logical_id} must be an object")
+    errors = cfn_schema.property_errors(stack.region_name, body["Type"], properties)
+    if errors:
+        raise local.ResourceFailed(
+            f"Properties validation failed for resource {logical_id} with message: [{', '.join(errors)}]")
+
+
 def create_one(stack: Any, logical_id: str, body: dict[str, Any]) -> Any:
     """Create one resource of ``stack``; raises on failure."""
     from moto.cloudformation.parsing import NULL_MODELS, clean_json, resource_class_from_type
@@ -131,6 +147,7 @@ def create_one(stack: Any, logical_id: str, body: dict[str, Any]) -> Any:
             f"Resource type {resource_type} is not emulated by the local cloud (moto has no CloudFormation "
             f"model for it); remove it from the template or create the resource outside CloudFormation")
     else:
+        check_properties(stack, logical_id, body)
         instance = resource_map[logical_id]
         if instance is None:
             raise local.ResourceFailed(f"Resource type {resource_type} could not be created by the local cloud")
@@ -294,6 +311,7 @@ def update(backend: Any, stack: Any, template: str, parameters: dict[str, Any] |
             previous = resource_map._parsed_resources.get(logical_id)
             resource_event(stack, logical_id, _physical_id(previous), body["Type"], "UPDATE_IN_PROGRESS")
             try:
+                check_properties(stack, logical_id, body)
                 changed = parse_and_update_resource(logical_id, body, resource_map, stack.account_id,
                                                     stack.region_name)
             except Exception as exc:

@@ -52,7 +52,7 @@ def _wrap_create_stack(previous: Callable[..., Any]) -> Callable[..., Any]:
         if not isinstance(template_dict, dict):
             raise _validation_error("Template format error: unsupported structure.")
         try:
-            order = cfn_template.validate(template_dict)
+            order = cfn_template.validate(template_dict, self.region_name)
         except cfn_template.TemplateError as exc:
             raise _validation_error(str(exc)) from None
         on_failure = getattr(request, "on_failure", None) or "ROLLBACK"
@@ -113,7 +113,7 @@ def _update(self: Any, template: str, role_arn: str | None = None, parameters: d
     if template == self.template and same_parameters and tags is None:
         raise _validation_error("No updates are to be performed.")
     try:
-        cfn_template.validate(self.parse_template(template))
+        cfn_template.validate(self.parse_template(template), self.region_name)
     except cfn_template.TemplateError as exc:
         raise _validation_error(str(exc)) from None
     token = getattr(request, "client_request_token", None)

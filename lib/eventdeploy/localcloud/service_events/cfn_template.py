@@ -36,10 +36,14 @@ def resources_of(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return resources
 
 
-def check_resource_types(template: dict[str, Any]) -> None:
-    """Reject resource types that are not of CloudFormation's form, naming them as AWS does."""
-    unknown = sorted({body["Type"] for body in resources_of(template).values()
-                      if not _TYPE_FORMAT.match(body["Type"])})
+def check_resource_types(template: dict[str, Any], region: str | None = None) -> None:
+    """Reject resource types CloudFormation does not know (in ``region``'s registry), naming them as AWS does."""
+    types = {body["Type"] for body in resources_of(template).values()}
+    unknown = sorted({t for t in types if not _TYPE_FORMAT.match(t)})
+    if region is not None:
+        from eventdeploy.localcloud.service_events.cfn_schema import unrecognized_types
+
+        unknown = sorted(set(unknown) | set(unrecognized_types(types, region)))
     if unknown:
         raise TemplateError(f"Template format error: Unrecognized resource types: [{', '.join(unknown)}]")
 
@@ -130,7 +134,7 @@ def creation_order(template: dict[str, Any]) -> list[str]:
     return order
 
 
-def validate(template: dict[str, Any]) -> list[str]:
+def validate(template: dict[str, Any], region: str | None = None) -> list[str]:
     """All pre-flight checks; returns the creation order."""
-    check_resource_types(template)
+    check_resource_types(template, region)
     return creation_order(template)
