@@ -36,7 +36,9 @@ def for_role(account_id: str, region: str, role_arn: str, session_name: str) -> 
     if found is not None and found.expires_at - now > _REFRESH_MARGIN_S:
         return found
     sts = internal.client("sts", account_id, region)
-    resp = sts.assume_role(RoleArn=role_arn, RoleSessionName=session_name[:64], DurationSeconds=_DURATION_S)
+    # Lambda names the session after the function; STS wants 2-64 characters.
+    session = session_name[:64] if len(session_name) >= 2 else f"{session_name}_"
+    resp = sts.assume_role(RoleArn=role_arn, RoleSessionName=session, DurationSeconds=_DURATION_S)
     creds = resp["Credentials"]
     made = Credentials(creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"], now + _DURATION_S)
     with _lock:

@@ -32,6 +32,7 @@ def qualifier_of(function_name: str, qualifier: str | None) -> str | None:
 def install(runtime: LambdaRuntime) -> None:
     """Patch moto's Lambda models and backends to use ``runtime``."""
     from moto.awslambda.models import LambdaBackend, LambdaFunction
+    from moto.awslambda.utils import get_backend
     from moto.awslambda_simple.models import LambdaSimpleBackend
 
     def function_invoke(self: Any, body: Any, request_headers: Any, response_headers: Any) -> bytes:
@@ -43,6 +44,11 @@ def install(runtime: LambdaRuntime) -> None:
 
     def backend_invoke(self: Any, function_name: str, qualifier: str | None, body: Any, headers: Any,
                        response_headers: Any) -> Any:
+        store = get_backend(self.account_id, self.region_name)
+        if store is not self:
+            # With Docker off moto keeps functions in the docker-less backend; a caller holding the other
+            # backend (moto.backends.get_backend("lambda")) must still reach them.
+            return store.invoke(function_name, qualifier, body, headers, response_headers)
         _local.qualifier = qualifier_of(function_name, qualifier or getattr(_local, "query_qualifier", None))
         try:
             return previous_backend_invoke(self, function_name, qualifier, body, headers, response_headers)
