@@ -191,3 +191,17 @@ def test_repeated_values_share_one_entry_and_keep_exact_statistics() -> None:
     assert statistics.compute(statistics.parse_stat("Sum"), entries) == 1005.0
     assert statistics.compute(statistics.parse_stat("p99"), entries) == 1.0
     assert statistics.compute(statistics.parse_stat("p100"), entries) == 5.0
+
+
+def test_old_data_is_served_only_at_coarse_enough_periods() -> None:
+    """Older than 3 hours needs a multiple of 60 s, older than 15 days of 300 s, older than 63 days of 3600 s.
+
+    https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_GetMetricStatistics.html (Period)
+    """
+    from eventdeploy.localcloud.cloudwatch.timegrid import period_serves
+
+    now = 10_000_000_000.0
+    assert period_serves(now - 3600, 10, now)
+    assert not period_serves(now - 4 * 3600, 10, now) and period_serves(now - 4 * 3600, 120, now)
+    assert not period_serves(now - 20 * 86400, 60, now) and period_serves(now - 20 * 86400, 600, now)
+    assert not period_serves(now - 70 * 86400, 300, now) and period_serves(now - 70 * 86400, 3600, now)

@@ -6,13 +6,14 @@ https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_GetMetricDa
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from eventdeploy.localcloud.cloudwatch import statistics as st
 from eventdeploy.localcloud.cloudwatch.store import Entry, RegionStore, dim_key
-from eventdeploy.localcloud.cloudwatch.timegrid import bucket_index, bucket_starts
+from eventdeploy.localcloud.cloudwatch.timegrid import bucket_index, bucket_starts, period_serves
 
 MAX_STATISTICS_DATAPOINTS = 1440
 
@@ -32,7 +33,7 @@ def bucketed(
 ) -> list[tuple[float, list[Entry]]]:
     """(period start, entries) for every period on the grid from ``start`` that holds data, oldest first."""
     series = store.find(namespace, name, dim_key(dimensions))
-    if series is None:
+    if series is None or not period_serves(start, period, time.time()):
         return []
     out: list[tuple[float, list[Entry]]] = []
     current = -1

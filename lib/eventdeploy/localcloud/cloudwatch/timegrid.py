@@ -49,3 +49,15 @@ def bucket_starts(start: float, end: float, period: int) -> list[float]:
 def bucket_index(ts: float, start: float, period: int) -> int:
     """Index of the period that holds ``ts`` on a grid beginning at ``start``."""
     return int((ts - start) // period)
+
+
+def period_serves(start: float, period: int, now: float) -> bool:
+    """Whether data that old is kept at this period: finer periods than the retention allows return no data.
+
+    Sub-minute data lives 3 hours, 1-minute data 15 days, 5-minute data 63 days, then hourly (API reference, Period).
+    """
+    age = now - start
+    if age <= 3 * 3600:
+        return True
+    needed = 60 if age < 15 * DAY else 300 if age < 63 * DAY else 3600
+    return period % needed == 0
