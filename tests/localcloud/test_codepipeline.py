@@ -410,7 +410,10 @@ def test_cloudformation_deploy_failure_and_replace_on_failure(aws: Callable[...,
     https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/continuous-delivery-codepipeline-action-reference.html
     """
     codepipeline, cfn = aws("codepipeline"), aws("cloudformation")
-    broken = "Resources:\n  Thing:\n    Type: AWS::Nope::Thing\n"
+    # Valid template, but the subscription's topic does not exist: creation fails and the stack rolls back.
+    broken = ("Resources:\n  Sub:\n    Type: AWS::SNS::Subscription\n    Properties:\n"
+              f"      TopicArn: arn:aws:sns:us-east-1:123456789012:{unique('missing')}\n"
+              "      Protocol: email\n      Endpoint: ops@example.com\n")
     src, store = source_bucket(aws, {"broken.yaml": broken, "good.yaml": TEMPLATE,
                                      "config.json": json.dumps({"Parameters": {"QueueName": unique("cp-q")}})})
     stack = unique("cp-stack")
@@ -545,3 +548,54 @@ def test_variables_flow_between_actions(aws: Callable[..., Any]) -> None:
     latest = codepipeline.get_pipeline_state(name=name)["stageStates"][2]["actionStates"][0]["latestExecution"]
     assert latest["errorDetails"]["code"] == "ConfigurationError" and "#{Nope.Missing}" in latest["errorDetails"][
         "message"]
+
+
+def test_superseded_mode_one_execution_per_stage(aws: Callable[..., Any]) -> None:
+    """In SUPERSEDED mode a stage runs one execution at a time; a newer execution waiting to enter it
+    supersedes an older waiting one, which ends Superseded.
+
+    https://docs.aws.amazon.com/codepipeline/latest/userguide/concepts-how-it-works.html
+    https://docs.aws.amazon.com/codepipeline/latest/userguide/detect-state-changes-cloudwatch-events.html
+    """
+    codepipeline = aws("codepipeline")
+    src, store = source_bucket(aws, {"x.txt": "x"})
+    name = create(aws, store, [source_stage(src), {"name": "Gate", "actions": [
+        {"name": "Approve", "actionTypeId": TYPE["manual"]}]}])
+    tap = Tap(aws, {"source": ["aws.codepipeline"], "detail-type": ["CodePipeline Pipeline Execution State Change"],
+                    "detail": {"pipeline": [name]}})
+    try:
+        first = codepipeline.start_pipeline_execution(name=name)["pipelineExecutionId"]
+        token = wait_action(codepipeline, name, "Gate", "Approve", "InProgress")["token"]
+
+        def inbound() -> str | None:
+            gate = codepipeline.get_pipeline_state(name=name)["stageStates"][1]
+            return gate.get("inboundExecution", {}).get("pipelineExecutionId")
+
+        def wait_inbound(execution_id: str) -> None:
+            deadline = time.monotonic() + 20
+            while inbound() != execution_id:
+                assert time.monotonic() < deadline, f"{execution_id} never waited at Gate"
+                time.sleep(0.05)
+
+        second = codepipeline.start_pipeline_execution(name=name)["pipelineExecutionId"]
+        wait_inbound(second)
+        third = codepipeline.start_pipeline_execution(name=name)["pipelineExecutionId"]
+        wait_inbound(third)
+        assert wait_execution(codepipeline, name, second)["status"] == "Superseded"
+        codepipeline.put_approval_result(pipelineName=name, stageName="Gate", actionName="Approve",
+                                         result={"summary": "first", "status": "Approved"}, token=token)
+        assert wait_execution(codepipeline, name, first)["status"] == "Succeeded"
+        deadline = time.monotonic() + 20
+        while (latest := wait_action(codepipeline, name, "Gate", "Approve", "InProgress"))["token"] == token:
+            assert time.monotonic() < deadline
+        codepipeline.put_approval_result(pipelineName=name, stageName="Gate", actionName="Approve",
+                                         result={"summary": "third", "status": "Approved"}, token=latest["token"])
+        assert wait_execution(codepipeline, name, third)["status"] == "Succeeded"
+        seen = tap.wait_for(lambda s: ("SUPERSEDED", second) in [(e["detail"]["state"], e["detail"]["execution-id"])
+                                                                  for e in s])
+    finally:
+        tap.close()
+    statuses = {s["pipelineExecutionId"]: s["status"]
+                for s in codepipeline.list_pipeline_executions(pipelineName=name)["pipelineExecutionSummaries"]}
+    assert statuses == {first: "Succeeded", second: "Superseded", third: "Succeeded"}
+    assert ("STARTED", second) in [(e["detail"]["state"], e["detail"]["execution-id"]) for e in seen]

@@ -13,7 +13,7 @@ import threading
 from itertools import groupby
 from typing import Any
 
-from eventdeploy.localcloud.codepipeline import events
+from eventdeploy.localcloud.codepipeline import admission, events
 from eventdeploy.localcloud.codepipeline.actions import Abandoned, ActionContext, provider_for
 from eventdeploy.localcloud.codepipeline.model import REGISTRY, ActionRun, ExecutionRun, now
 from eventdeploy.localcloud.codepipeline.store import ActionFailed
@@ -148,7 +148,14 @@ def run_execution(run: ExecutionRun) -> None:
             if run.stop_requested.is_set():
                 outcome = "Stopped"
                 break
-            result = run_stage(run, stage)
+            entry = admission.enter(run, stage["name"])
+            if entry != "entered":
+                outcome = "Superseded" if entry == "superseded" else "Stopped"
+                break
+            try:
+                result = run_stage(run, stage)
+            finally:
+                admission.leave(run, stage["name"])
             if result != "Succeeded":
                 outcome = result
                 break

@@ -124,6 +124,8 @@ class ExecutionRun:
     abandon: threading.Event = field(default_factory=threading.Event)
     stop_reason: str | None = None
     stop_trigger: dict[str, str] | None = None
+    # Set when a newer execution overtook this one while it waited to enter a stage (SUPERSEDED mode).
+    superseded: threading.Event = field(default_factory=threading.Event)
     # Variables by namespace: "codepipeline", "variables" (pipeline-level) and each action's namespace.
     variables: dict[str, dict[str, str]] = field(default_factory=dict)
 
@@ -145,6 +147,10 @@ class PipelineRecord:
     stage_latest: dict[str, dict[str, str]] = field(default_factory=dict)
     action_latest: dict[tuple[str, str], ActionRun] = field(default_factory=dict)
     executions: dict[str, ExecutionRun] = field(default_factory=dict)
+    # Stage admission (SUPERSEDED/QUEUED modes): who is in each stage, who waits to enter it.
+    stage_busy: dict[str, str] = field(default_factory=dict)
+    stage_waiting: dict[str, list[str]] = field(default_factory=dict)
+    admission: threading.Condition = field(default_factory=threading.Condition)
 
 
 @dataclass

@@ -17,7 +17,7 @@ from moto.core.exceptions import JsonRESTError
 from moto.core.responses import ActionResult
 from moto.utilities.utils import get_partition
 
-from eventdeploy.localcloud.codepipeline import engine, events
+from eventdeploy.localcloud.codepipeline import admission, engine, events
 from eventdeploy.localcloud.codepipeline.model import REGISTRY, ExecutionRun, now
 
 
@@ -84,6 +84,11 @@ def get_pipeline_state(self: Any) -> ActionResult:
                 state["actionStates"].append(action_state)
             if stage["name"] in record.stage_latest:
                 state["latestExecution"] = dict(record.stage_latest[stage["name"]])
+            waiting = admission.inbound((backend.account_id, backend.region_name, name), stage["name"])
+            if waiting:
+                state["inboundExecution"] = {"pipelineExecutionId": waiting, "status": "InProgress",
+                                             "type": "STANDARD"}
+                state["inboundExecutions"] = [state["inboundExecution"]]
             stages.append(state)
     return ActionResult({"pipelineName": name, "pipelineVersion": pipeline["version"], "stageStates": stages,
                          "created": metadata["created"], "updated": metadata["updated"]})
