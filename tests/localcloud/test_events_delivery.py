@@ -515,3 +515,49 @@ def test_lambda_target_runs_the_function(aws: Callable[..., Any]) -> None:
     event = json.loads(message["Body"])
     assert event["id"] == resp["Entries"][0]["EventId"] and event["detail"] == {"to": "lambda"}
     assert event["account"] == ACCOUNT
+
+
+# ---- CodeBuild and AWS service events -----------------------------------------------------------------------
+
+
+def test_codebuild_target_starts_build_with_transformed_parameters(aws: Callable[..., Any]) -> None:
+    """https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-targets.html and
+    https://docs.aws.amazon.com/codebuild/latest/APIReference/API_StartBuild.html: a CodeBuild project target
+    calls StartBuild; an InputTransformer can produce StartBuild parameters such as
+    environmentVariablesOverride."""
+    codebuild = aws("codebuild")
+    project = uid("cb")
+    codebuild.create_project(
+        name=project, source={"type": "NO_SOURCE", "buildspec": "version: 0.2\nphases:\n  build:\n    commands:\n      - echo $IMAGE_TAG\n"},
+        artifacts={"type": "NO_ARTIFACTS"}, serviceRole=f"arn:aws:iam::{ACCOUNT}:role/codebuild-service-role",
+        environment={"type": "LINUX_CONTAINER", "image": "aws/codebuild/standard:7.0",
+                     "computeType": "BUILD_GENERAL1_SMALL"})
+    arn = f"arn:aws:codebuild:{REGION}:{ACCOUNT}:project/{project}"
+    template = '{"environmentVariablesOverride": [{"name": "IMAGE_TAG", "value": <tag>, "type": "PLAINTEXT"}]}'
+    _, source = rule_to(aws, {"Arn": arn, "RoleArn": f"arn:aws:iam::{ACCOUNT}:role/events-codebuild",
+                              "InputTransformer": {"InputPathsMap": {"tag": "$.detail.tag"},
+                                                   "InputTemplate": template}})
+    put(aws, source, {"tag": "v1.2.3"})
+    [build_id] = wait_for(lambda: codebuild.list_builds_for_project(projectName=project)["ids"])
+    build = codebuild.batch_get_builds(ids=[build_id])["builds"][0]
+    overrides = {v["name"]: v["value"] for v in build["environment"].get("environmentVariables", [])}
+    assert overrides.get("IMAGE_TAG") == "v1.2.3"
+
+
+def test_service_events_bypass_reserved_source_check(aws: Callable[..., Any]) -> None:
+    """https://docs.aws.amazon.com/step-functions/latest/dg/cw-events.html and
+    https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-service-event.html: AWS services put aws.*
+    events on the default bus (customers cannot); a rule on aws.states receives the execution status change
+    with the account in the envelope."""
+    url, qarn = make_queue(aws)
+    sfn = aws("stepfunctions")
+    definition = {"StartAt": "Done", "States": {"Done": {"Type": "Pass", "End": True}}}
+    sm = sfn.create_state_machine(name=uid("sm"), definition=json.dumps(definition),
+                                  roleArn=f"arn:aws:iam::{ACCOUNT}:role/sfn")["stateMachineArn"]
+    rule_to(aws, {"Arn": qarn}, pattern={"source": ["aws.states"], "detail": {"stateMachineArn": [sm]}})
+    sfn.start_execution(stateMachineArn=sm, input="{}")
+    messages = receive(aws, url, count=2, timeout=15)
+    assert messages, "no aws.states event arrived"
+    event = json.loads(messages[0]["Body"])
+    assert event["source"] == "aws.states" and event["account"] == ACCOUNT
+    assert event["detail-type"] == "Step Functions Execution Status Change"
