@@ -132,6 +132,12 @@ def test_no_source_build_runs_phases_with_env_and_logs(aws: Callable[..., Any]) 
     assert any(line.startswith("src /") and f"arn {build['arn']} succeeding 1" in line for line in lines)
     assert any("Entering phase BUILD" in line for line in lines)
 
+    missing = f"{name}:00000000-0000-0000-0000-000000000000"
+    both = codebuild.batch_get_builds(ids=[build["arn"], missing])
+    assert [b["id"] for b in both["builds"]] == [build["id"]] and both["buildsNotFound"] == [missing]
+    projects = codebuild.batch_get_projects(names=[name, f"{name}-nope"])
+    assert [p["name"] for p in projects["projects"]] == [name] and projects["projectsNotFound"] == [f"{name}-nope"]
+
     second = codebuild.start_build(projectName=name)["build"]
     assert second["buildNumber"] == 2
     wait_build(codebuild, second["id"])

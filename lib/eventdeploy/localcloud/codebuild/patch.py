@@ -251,6 +251,23 @@ def install() -> None:
 
     if not hasattr(responses.CodeBuildResponse, "update_project"):
         responses.CodeBuildResponse.update_project = update_project  # type: ignore[attr-defined]
+    prev_get_builds = responses.CodeBuildResponse.batch_get_builds
+    prev_get_projects = responses.CodeBuildResponse.batch_get_projects
+
+    def response_batch_get_builds(self: Any) -> Any:
+        result = prev_get_builds(self)
+        found = {b["id"] for b in result.result["builds"]} | {b["arn"] for b in result.result["builds"]}
+        result.result["buildsNotFound"] = [i for i in self._get_param("ids") if i not in found]
+        return result
+
+    def response_batch_get_projects(self: Any) -> Any:
+        result = prev_get_projects(self)
+        found = {p["name"] for p in result.result["projects"]} | {p["arn"] for p in result.result["projects"]}
+        result.result["projectsNotFound"] = [n for n in self._get_param("names") if n not in found]
+        return result
+
+    responses.CodeBuildResponse.batch_get_builds = response_batch_get_builds  # type: ignore[method-assign]
+    responses.CodeBuildResponse.batch_get_projects = response_batch_get_projects  # type: ignore[method-assign]
     responses.CodeBuildResponse.start_build = response_start_build  # type: ignore[method-assign]
     models.CodeBuildBackend.create_project = create_project  # type: ignore[method-assign]
     models.CodeBuildBackend.start_build = backend_start_build  # type: ignore[method-assign]
