@@ -35,3 +35,4 @@ def install(ctx: ExtensionContext) -> None:
     status_events.install()
     ctx.on_reset(service_clients.clear)
     ctx.on_reset(status_events.clear)
+    ctx.on_shutdown(status_events.dispatcher.stop)

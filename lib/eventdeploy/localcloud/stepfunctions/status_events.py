@@ -16,6 +16,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from eventdeploy.localcloud.stepfunctions.event_dispatch import dispatcher
 from eventdeploy.localcloud.stepfunctions.execution_end import interrupt_callbacks
 from eventdeploy.localcloud.stepfunctions.json_values import to_json_value
 
@@ -90,13 +91,9 @@ def announce(execution: Any) -> None:
     _publish_metrics(execution, status)
     if not _is_standard(execution):
         return
-    from eventdeploy.localcloud.events.emit import emit_service_event
-
-    try:
-        emit_service_event(execution.account_id, execution.region_name, SOURCE, DETAIL_TYPE,
-                           status_detail(execution), resources=[execution.exec_arn])
-    except Exception:  # best effort, as AWS documents for this event; the execution must not fail for it
-        log.exception("could not emit %s for %s", DETAIL_TYPE, execution.exec_arn)
+    # The detail is taken now, in this status; the sending happens in order on the dispatcher's thread.
+    dispatcher.submit(execution.account_id, execution.region_name, SOURCE, DETAIL_TYPE, status_detail(execution),
+                      [execution.exec_arn])
 
 
 def _publish_metrics(execution: Any, status: str) -> None:
@@ -165,7 +162,8 @@ def _wrap_stop(previous: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def clear() -> None:
-    """Forget announced statuses (after a reset)."""
+    """Forget announced statuses and drop unsent events (on reset)."""
+    dispatcher.discard_pending()
     with _lock:
         _announced.clear()
 
