@@ -444,13 +444,16 @@ def test_cross_account_bus_target(aws: Callable[..., Any]) -> None:
 # ---- Metrics ------------------------------------------------------------------------------------------------
 
 
-def metric_sum(aws: Callable[..., Any], name: str, rule: str) -> float:
-    """Sum of AWS/Events ``name`` for RuleName ``rule`` over the last 10 minutes."""
+def metric_sum(aws: Callable[..., Any], name: str, rule: str, bus: str | None = None) -> float:
+    """Sum of AWS/Events ``name`` for RuleName ``rule`` (and EventBusName ``bus``) over the last 10 minutes."""
     from datetime import UTC, datetime, timedelta
 
     now = datetime.now(UTC)
+    dims = [{"Name": "RuleName", "Value": rule}]
+    if bus:
+        dims.insert(0, {"Name": "EventBusName", "Value": bus})
     points = aws("cloudwatch").get_metric_statistics(
-        Namespace="AWS/Events", MetricName=name, Dimensions=[{"Name": "RuleName", "Value": rule}],
+        Namespace="AWS/Events", MetricName=name, Dimensions=dims,
         StartTime=now - timedelta(minutes=10), EndTime=now + timedelta(minutes=1), Period=60,
         Statistics=["Sum"])["Datapoints"]
     return sum(p["Sum"] for p in points)
@@ -458,7 +461,8 @@ def metric_sum(aws: Callable[..., Any], name: str, rule: str) -> float:
 
 def test_aws_events_metrics(aws: Callable[..., Any]) -> None:
     """https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-monitoring.html: MatchedEvents,
-    TriggeredRules, Invocations per RuleName; FailedInvocations and InvocationsSentToDlq for a failing target."""
+    TriggeredRules, Invocations, InvocationAttempts per RuleName (default bus) or EventBusName+RuleName (custom
+    bus); FailedInvocations and InvocationsSentToDlq for a failing target."""
     url, arn = make_queue(aws)
     ok_rule, source = rule_to(aws, {"Arn": arn})
     put(aws, source)
@@ -467,6 +471,16 @@ def test_aws_events_metrics(aws: Callable[..., Any]) -> None:
     wait_for(lambda: metric_sum(aws, "Invocations", ok_rule) >= 2)
     assert metric_sum(aws, "MatchedEvents", ok_rule) == 2
     assert metric_sum(aws, "TriggeredRules", ok_rule) == 2
+    assert metric_sum(aws, "InvocationAttempts", ok_rule) == 2
+
+    bus = uid("bus")
+    aws("events").create_event_bus(Name=bus)
+    bus_url, bus_queue = make_queue(aws)
+    bus_rule, bus_source = rule_to(aws, {"Arn": bus_queue}, bus=bus)
+    put(aws, bus_source, bus=bus)
+    receive(aws, bus_url)
+    wait_for(lambda: metric_sum(aws, "Invocations", bus_rule, bus=bus) >= 1)
+    assert metric_sum(aws, "Invocations", bus_rule) == 0  # RuleName alone means the default bus
 
     gone_url, gone_arn = make_queue(aws)
     dlq_url, dlq_arn = make_queue(aws)

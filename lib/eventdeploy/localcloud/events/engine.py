@@ -281,6 +281,8 @@ class Engine:
             delivery.started = True
             self.metrics.latency(accepted.account, accepted.region, accepted.bus_name, delivery.rule_name,
                                  (time.time() - accepted.ingested_at) * 1000.0)
+        self.metrics.rule_count(accepted.account, accepted.region, accepted.bus_name, delivery.rule_name,
+                                "InvocationAttempts")
         try:
             arn = Arn.parse(target["Arn"])
             self.faults.check(arn.text)

@@ -1,7 +1,8 @@
 """AWS/Events CloudWatch metrics, summed off the hot path and flushed by a background thread.
 
 Names, units and dimensions follow https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-monitoring.html:
-rule metrics are published with no dimension (account total), ``RuleName`` and ``EventBusName, RuleName``.
+rule metrics are published with no dimension (account total) and, as AWS does, ``RuleName`` alone for rules of
+the default bus or ``EventBusName, RuleName`` for rules of a custom bus.
 Counts are summed per flush (like CloudWatch's own aggregation); latencies are published sample by sample.
 """
 
@@ -53,11 +54,11 @@ class EventMetrics:
     def rule_count(self, account: str, region: str, bus: str, rule: str, name: str, value: float = 1,
                    total: bool = True) -> None:
         """Add ``value`` to a Count metric of ``rule`` on ``bus`` (and to the account total if ``total``)."""
+        dims = (("RuleName", rule),) if bus == "default" else (("EventBusName", bus), ("RuleName", rule))
         with self._lock:
             if total:
                 self._counts[(account, region, name, "Count", ())] += value
-            self._counts[(account, region, name, "Count", (("RuleName", rule),))] += value
-            self._counts[(account, region, name, "Count", (("EventBusName", bus), ("RuleName", rule)))] += value
+            self._counts[(account, region, name, "Count", dims)] += value
 
     def count(self, account: str, region: str, name: str, value: float = 1, unit: str = "Count",
               dimensions: tuple[tuple[str, str], ...] = ()) -> None:

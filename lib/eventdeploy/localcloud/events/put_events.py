@@ -131,7 +131,4 @@ def put_events(caller_account: str, region: str, entries: list[dict[str, Any]]) 
     metrics = engine().metrics
     metrics.sample(caller_account, region, "PutEventsRequestSize",
                    float(sum(entry_size(e or {}) for e in entries)), "Bytes")
-    accepted = sum(1 for r in results if "EventId" in r)
-    if accepted:
-        metrics.count(caller_account, region, "Events", accepted)
     return results
