@@ -599,3 +599,40 @@ def test_superseded_mode_one_execution_per_stage(aws: Callable[..., Any]) -> Non
                 for s in codepipeline.list_pipeline_executions(pipelineName=name)["pipelineExecutionSummaries"]}
     assert statuses == {first: "Succeeded", second: "Superseded", third: "Succeeded"}
     assert ("STARTED", second) in [(e["detail"]["state"], e["detail"]["execution-id"]) for e in seen]
+
+
+def test_disabled_transition_holds_executions_until_enabled(aws: Callable[..., Any]) -> None:
+    """DisableStageTransition holds executions before the stage (shown in inboundTransitionState and
+    inboundExecution); EnableStageTransition lets them run it.
+
+    https://docs.aws.amazon.com/codepipeline/latest/userguide/transitions.html
+    https://docs.aws.amazon.com/codepipeline/latest/APIReference/API_DisableStageTransition.html
+    """
+    codepipeline, s3 = aws("codepipeline"), aws("s3")
+    src, store = source_bucket(aws, {"x.txt": "x"})
+    target = unique("cp-target")
+    s3.create_bucket(Bucket=target)
+    name = create(aws, store, [source_stage(src), {"name": "Publish", "actions": [
+        {"name": "Copy", "inputArtifacts": [{"name": "SourceOut"}],
+         "actionTypeId": {"category": "Deploy", "owner": "AWS", "provider": "S3", "version": "1"},
+         "configuration": {"BucketName": target, "Extract": "false", "ObjectKey": "release.zip"}}]}])
+    codepipeline.disable_stage_transition(pipelineName=name, stageName="Publish", transitionType="Inbound",
+                                          reason="change freeze")
+    execution_id = codepipeline.start_pipeline_execution(name=name)["pipelineExecutionId"]
+    deadline = time.monotonic() + 20
+    while (stage := codepipeline.get_pipeline_state(name=name)["stageStates"][1]).get("inboundExecution") is None:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert stage["inboundExecution"]["pipelineExecutionId"] == execution_id
+    assert stage["inboundTransitionState"]["enabled"] is False
+    assert stage["inboundTransitionState"]["disabledReason"] == "change freeze"
+    assert "latestExecution" not in stage
+    assert not s3.list_objects_v2(Bucket=target).get("Contents")
+    codepipeline.enable_stage_transition(pipelineName=name, stageName="Publish", transitionType="Inbound")
+    assert wait_execution(codepipeline, name, execution_id)["status"] == "Succeeded"
+    assert s3.get_object(Bucket=target, Key="release.zip")["Body"].read()[:2] == b"PK"
+    assert codepipeline.get_pipeline_state(name=name)["stageStates"][1]["inboundTransitionState"]["enabled"] is True
+    with pytest.raises(ClientError) as err:
+        codepipeline.disable_stage_transition(pipelineName=name, stageName="Nope", transitionType="Inbound",
+                                              reason="x")
+    assert err.value.response["Error"]["Code"] == "StageNotFoundException"

@@ -6,7 +6,9 @@ https://docs.aws.amazon.com/codepipeline/latest/userguide/concepts-how-it-works.
 
 from __future__ import annotations
 
-from eventdeploy.localcloud.codepipeline.model import REGISTRY, ExecutionRun
+from typing import Any
+
+from eventdeploy.localcloud.codepipeline.model import REGISTRY, ExecutionRun, PipelineRecord
 
 WAIT_SLICE_S = 0.05
 
@@ -16,11 +18,23 @@ def mode(run: ExecutionRun) -> str:
     return str(run.pipeline.get("executionMode") or "SUPERSEDED")
 
 
+def _blocked(record: PipelineRecord, run: ExecutionRun, stage: str) -> bool:
+    """Whether a disabled transition (this stage's inbound, or the previous stage's outbound) holds ``stage``."""
+    names = [s["name"] for s in run.pipeline["stages"]]
+    previous = names[names.index(stage) - 1] if names.index(stage) > 0 else None
+    return (stage, "Inbound") in record.disabled or (previous, "Outbound") in record.disabled
+
+
 def enter(run: ExecutionRun, stage: str) -> str:
     """Wait until ``run`` may run ``stage``; return "entered", "superseded" or "stopped"."""
-    if mode(run) == "PARALLEL":
-        return "entered"
     record = REGISTRY.record(run.account_id, run.region, run.name)
+    if mode(run) == "PARALLEL":
+        with record.admission:
+            while _blocked(record, run, stage):
+                if run.stop_requested.is_set():
+                    return "stopped"
+                record.admission.wait(WAIT_SLICE_S)
+        return "entered"
     me = run.execution_id
     with record.admission:
         waiting = record.stage_waiting.setdefault(stage, [])
@@ -37,7 +51,8 @@ def enter(run: ExecutionRun, stage: str) -> str:
                     return "superseded"
                 if run.stop_requested.is_set():
                     return "stopped"
-                if record.stage_busy.get(stage) is None and waiting and waiting[0] == me:
+                free = record.stage_busy.get(stage) is None and not _blocked(record, run, stage)
+                if free and waiting and waiting[0] == me:
                     record.stage_busy[stage] = me
                     return "entered"
                 record.admission.wait(WAIT_SLICE_S)
@@ -62,3 +77,20 @@ def inbound(run_pipeline: tuple[str, str, str], stage: str) -> str | None:
     with record.admission:
         waiting = record.stage_waiting.get(stage) or []
         return waiting[0] if waiting else None
+
+
+def set_transition(record: PipelineRecord, stage: str, kind: str, state: dict[str, Any] | None) -> None:
+    """Disable (``state`` = TransitionState) or enable (None) a stage transition, waking waiting executions."""
+    with record.admission:
+        if state is None:
+            record.disabled.pop((stage, kind), None)
+        else:
+            record.disabled[(stage, kind)] = state
+        record.admission.notify_all()
+
+
+def transition_state(record: PipelineRecord, stage: str, kind: str = "Inbound") -> dict[str, Any] | None:
+    """The TransitionState of a disabled transition, None when enabled."""
+    with record.admission:
+        found = record.disabled.get((stage, kind))
+        return dict(found) if found else None

@@ -151,6 +151,8 @@ class PipelineRecord:
     stage_busy: dict[str, str] = field(default_factory=dict)
     stage_waiting: dict[str, list[str]] = field(default_factory=dict)
     admission: threading.Condition = field(default_factory=threading.Condition)
+    # DisableStageTransition: (stage, "Inbound"|"Outbound") → TransitionState while disabled.
+    disabled: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass

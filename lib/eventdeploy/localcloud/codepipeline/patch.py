@@ -70,7 +70,8 @@ def get_pipeline_state(self: Any) -> ActionResult:
         for index, stage in enumerate(pipeline["stages"]):
             state: dict[str, Any] = {"stageName": stage["name"], "actionStates": []}
             if index > 0:
-                state["inboundTransitionState"] = {"enabled": True}
+                blocked = admission.transition_state(record, stage["name"])
+                state["inboundTransitionState"] = blocked or {"enabled": True}
             for decl in stage["actions"]:
                 action_state: dict[str, Any] = {"actionName": decl["name"]}
                 latest = record.action_latest.get((stage["name"], decl["name"]))
@@ -170,6 +171,33 @@ def put_approval_result(self: Any) -> ActionResult:
     return ActionResult({"approvedAt": now()})
 
 
+def _stage_transition(self: Any, enabled: bool) -> str:
+    name, stage, kind = (self._get_param("pipelineName"), self._get_param("stageName"),
+                         self._get_param("transitionType"))
+    backend = self.codepipeline_backend
+    pipeline, _ = backend.get_pipeline(name)
+    if stage not in [s["name"] for s in pipeline["stages"]]:
+        raise _err("StageNotFoundException", f"Stage {stage} not found in pipeline {name}")
+    if kind not in ("Inbound", "Outbound"):
+        raise _err("ValidationException", f"transitionType {kind!r} must be Inbound or Outbound")
+    record = REGISTRY.record(backend.account_id, backend.region_name, name)
+    state = None if enabled else {
+        "enabled": False, "lastChangedBy": f"arn:aws:iam::{backend.account_id}:root", "lastChangedAt": now(),
+        "disabledReason": self._get_param("reason") or ""}
+    admission.set_transition(record, stage, kind, state)
+    return ""
+
+
+def disable_stage_transition(self: Any) -> str:
+    """DisableStageTransition: executions wait before the stage (Inbound) or after it (Outbound)."""
+    return _stage_transition(self, enabled=False)
+
+
+def enable_stage_transition(self: Any) -> str:
+    """EnableStageTransition: waiting executions move on (in SUPERSEDED mode, the newest one)."""
+    return _stage_transition(self, enabled=True)
+
+
 def _job(job_id: str, account_id: str) -> Any:
     with REGISTRY.lock:
         job = REGISTRY.jobs.get(job_id)
@@ -267,5 +295,6 @@ def install() -> None:
     models.PipelineExecution.to_dict = to_dict  # type: ignore[method-assign]
     models.PipelineExecution.to_summary_dict = to_summary_dict  # type: ignore[method-assign]
     for method in (get_pipeline_state, list_action_executions, stop_pipeline_execution, put_approval_result,
-                   put_job_success_result, put_job_failure_result, get_job_details):
+                   put_job_success_result, put_job_failure_result, get_job_details, disable_stage_transition,
+                   enable_stage_transition):
         setattr(responses.CodePipelineResponse, method.__name__, method)
