@@ -64,11 +64,11 @@ class Parser:
         self.tokens = tokenize(text)
         self.i = 0
 
-    def peek(self) -> tuple[str, str] | None:
+    def _peek(self) -> tuple[str, str] | None:
         return self.tokens[self.i] if self.i < len(self.tokens) else None
 
-    def take(self, want: str | None = None) -> tuple[str, str]:
-        tok = self.peek()
+    def _take(self, want: str | None = None) -> tuple[str, str]:
+        tok = self._peek()
         if tok is None or (want is not None and tok[1] != want):
             found = "end of expression" if tok is None else repr(tok[1])
             raise MathError(f"Expected {want or 'a value'} but found {found} in expression {self.text!r}")
@@ -76,79 +76,80 @@ class Parser:
         return tok
 
     def parse(self) -> tuple:
-        node = self.or_()
-        if self.peek() is not None:
-            raise MathError(f"Unexpected {self.peek()[1]!r} in expression {self.text!r}")  # type: ignore[index]
+        """The whole expression's AST; raises MathError on anything left over."""
+        node = self._or()
+        if self._peek() is not None:
+            raise MathError(f"Unexpected {self._peek()[1]!r} in expression {self.text!r}")  # type: ignore[index]
         return node
 
     def _binary(self, sub: Callable[[], tuple], ops: dict[str, str]) -> tuple:
         node = sub()
-        while (tok := self.peek()) is not None and tok[1] in ops:
+        while (tok := self._peek()) is not None and tok[1] in ops:
             self.i += 1
             node = ("bin", ops[tok[1]], node, sub())
         return node
 
-    def or_(self) -> tuple:
-        return self._binary(self.and_, {"OR": "or", "||": "or"})
+    def _or(self) -> tuple:
+        return self._binary(self._and, {"OR": "or", "||": "or"})
 
-    def and_(self) -> tuple:
-        return self._binary(self.cmp, {"AND": "and", "&&": "and"})
+    def _and(self) -> tuple:
+        return self._binary(self._cmp, {"AND": "and", "&&": "and"})
 
-    def cmp(self) -> tuple:
-        return self._binary(self.add, {o: o for o in ("==", "!=", "<=", ">=", "<", ">")})
+    def _cmp(self) -> tuple:
+        return self._binary(self._add, {o: o for o in ("==", "!=", "<=", ">=", "<", ">")})
 
-    def add(self) -> tuple:
-        return self._binary(self.mul, {"+": "+", "-": "-"})
+    def _add(self) -> tuple:
+        return self._binary(self._mul, {"+": "+", "-": "-"})
 
-    def mul(self) -> tuple:
-        return self._binary(self.unary, {"*": "*", "/": "/"})
+    def _mul(self) -> tuple:
+        return self._binary(self._unary, {"*": "*", "/": "/"})
 
-    def unary(self) -> tuple:
-        tok = self.peek()
+    def _unary(self) -> tuple:
+        tok = self._peek()
         if tok is not None and tok[1] == "-":
             self.i += 1
-            return ("neg", self.unary())
+            return ("neg", self._unary())
         if tok is not None and tok[1] == "+":
             self.i += 1
-            return self.unary()
-        return self.power()
+            return self._unary()
+        return self._power()
 
-    def power(self) -> tuple:
-        base = self.primary()
-        tok = self.peek()
+    def _power(self) -> tuple:
+        base = self._primary()
+        tok = self._peek()
         if tok is not None and tok[1] == "^":
             self.i += 1
-            return ("bin", "^", base, self.unary())
+            return ("bin", "^", base, self._unary())
         return base
 
-    def primary(self) -> tuple:
-        kind, text = self.take()
+    def _primary(self) -> tuple:
+        kind, text = self._take()
         if kind == "num":
             return ("num", float(text))
         if kind == "str":
             return ("str", text[1:-1])
         if text == "(":
-            node = self.or_()
-            self.take(")")
+            node = self._or()
+            self._take(")")
             return node
         if text == "[":
-            items = [self.or_()]
-            while self.peek() is not None and self.peek()[1] == ",":  # type: ignore[index]
+            items = [self._or()]
+            while self._peek() is not None and self._peek()[1] == ",":  # type: ignore[index]
                 self.i += 1
-                items.append(self.or_())
-            self.take("]")
+                items.append(self._or())
+            self._take("]")
             return ("array", items)
         if kind == "name":
-            nxt = self.peek()
+            nxt = self._peek()
             if nxt is not None and nxt[1] == "(":
                 self.i += 1
                 args: list[tuple] = []
-                if self.peek() is not None and self.peek()[1] != ")":  # type: ignore[index]
-                    args.append(self.or_())
-                    while self.peek() is not None and self.peek()[1] == ",":  # type: ignore[index]
+                if self._peek() is not None and self._peek()[1] != ")":  # type: ignore[index]
+                    args.append(self._or())
+                    while self._peek() is not None and self._peek()[1] == ",":  # type: ignore[index]
                         self.i += 1
-                        args.append(self.or_())
-                self.take(")")
+                        args.append(self._or())
+                self._take(")")
                 return ("call", text, args)
             if text[0].isupper():
                 return ("kw", text)
@@ -413,6 +414,7 @@ class Context:
     stack: list[str] = field(default_factory=list)
 
     def resolve(self, ident: str) -> Value:
+        """Value of a metric or expression Id (expressions evaluated once, cycles rejected)."""
         if ident in self.metrics:
             return self.metrics[ident]
         if ident in self.cache:
