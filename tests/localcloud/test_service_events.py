@@ -512,3 +512,104 @@ def test_config_put_evaluations_rejects_bad_tokens_and_unknown_rules(aws: Callab
         config.get_compliance_details_by_config_rule(ConfigRuleName="no-such-rule")
     with pytest.raises(config.exceptions.NoSuchConfigRuleException):
         config.describe_compliance_by_config_rule(ConfigRuleNames=["no-such-rule"])
+
+
+PROVIDER_HANDLER = '''
+import json
+import urllib.request
+
+import boto3
+
+
+def handler(event, context):
+    props = event["ResourceProperties"]
+    if event["RequestType"] == "Delete" and props.get("DeleteLog"):
+        boto3.client("sqs").send_message(QueueUrl=props["DeleteLog"], MessageBody=event["PhysicalResourceId"])
+    failed = event["RequestType"] != "Delete" and props.get("Fail") == "yes"
+    body = {"Status": "FAILED" if failed else "SUCCESS", "Reason": "the provider said no",
+            "PhysicalResourceId": event.get("PhysicalResourceId") or "answer-" + event["LogicalResourceId"],
+            "StackId": event["StackId"], "RequestId": event["RequestId"],
+            "LogicalResourceId": event["LogicalResourceId"], "Data": {"Answer": "42"}}
+    request = urllib.request.Request(event["ResponseURL"], data=json.dumps(body).encode(), method="PUT",
+                                     headers={"Content-Type": ""})
+    urllib.request.urlopen(request, timeout=10).read()
+'''
+
+
+def provider_function(aws: Callable[..., Any], account: str) -> str:
+    """A Lambda custom resource provider speaking the cfn-response protocol."""
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("index.py", PROVIDER_HANDLER)
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                     "Principal": {"Service": "lambda.amazonaws.com"}}]}
+    role = aws("iam", account_id=account).create_role(
+        RoleName=f"prov-{uuid.uuid4().hex[:8]}", AssumeRolePolicyDocument=json.dumps(trust))
+    return aws("lambda", account_id=account).create_function(
+        FunctionName=f"prov-{uuid.uuid4().hex[:8]}", Runtime="python3.11", Role=role["Role"]["Arn"],
+        Handler="index.handler", Code={"ZipFile": buffer.getvalue()}, Timeout=30)["FunctionArn"]
+
+
+def test_custom_resource_success_data_delete_and_failed_answer(aws: Callable[..., Any]) -> None:
+    """A Lambda-backed custom resource: SUCCESS with Data (Fn::GetAtt), Delete sent on stack deletion, and a
+    FAILED answer failing the stack (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/crpg-ref.html)."""
+    account = new_account()
+    cfn, sqs = aws("cloudformation", account_id=account), aws("sqs", account_id=account)
+    provider = provider_function(aws, account)
+    delete_log = sqs.create_queue(QueueName=f"deletes-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+    good = stack_template(
+        {"Thing": {"Type": "Custom::Thing", "Properties": {"ServiceToken": provider, "DeleteLog": delete_log}}},
+        {"Answer": {"Value": {"Fn::GetAtt": ["Thing", "Answer"]}}})
+    name = f"custom-{uuid.uuid4().hex[:8]}"
+    stack_id = cfn.create_stack(StackName=name, TemplateBody=good)["StackId"]
+    described = wait_stack(cfn, stack_id, {"CREATE_COMPLETE", "ROLLBACK_COMPLETE"}, timeout=40)
+    assert described["StackStatus"] == "CREATE_COMPLETE", stack_history(cfn, stack_id)
+    assert described["Outputs"][0]["OutputValue"] == "42"
+    [thing] = cfn.describe_stack_resources(StackName=stack_id)["StackResources"]
+    assert thing["PhysicalResourceId"] == "answer-Thing" and thing["ResourceStatus"] == "CREATE_COMPLETE"
+    cfn.delete_stack(StackName=stack_id)
+    wait_stack(cfn, stack_id, {"DELETE_COMPLETE", "DELETE_FAILED"}, timeout=40)
+    got = sqs.receive_message(QueueUrl=delete_log, WaitTimeSeconds=5).get("Messages", [])
+    assert [m["Body"] for m in got] == ["answer-Thing"]
+
+    bad = stack_template({"Thing": {"Type": "Custom::Thing", "Properties": {"ServiceToken": provider, "Fail": "yes"}}})
+    bad_id = cfn.create_stack(StackName=f"{name}-bad", TemplateBody=bad)["StackId"]
+    assert wait_stack(cfn, bad_id, {"CREATE_COMPLETE", "ROLLBACK_COMPLETE"}, timeout=40)["StackStatus"] == (
+        "ROLLBACK_COMPLETE")
+    [(_, _, reason)] = [h for h in stack_history(cfn, bad_id) if h[1] == "CREATE_FAILED"]
+    assert reason.startswith("Received response status [FAILED] from custom resource. Message returned: "
+                             "the provider said no (RequestId: ")
+
+
+def test_change_sets_run_through_the_same_lifecycle(aws: Callable[..., Any]) -> None:
+    """ExecuteChangeSet creates/updates like CreateStack/UpdateStack, with rollback on failure
+    (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-cfn-updating-stacks-changesets.html)."""
+    account = new_account()
+    cfn = aws("cloudformation", account_id=account)
+    name = f"cs-{uuid.uuid4().hex[:8]}"
+    first = stack_template({"Q": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": f"{name}-q"}}})
+    created = cfn.create_change_set(StackName=name, ChangeSetName="one", TemplateBody=first, ChangeSetType="CREATE")
+    stack_id = created["StackId"]
+    assert cfn.describe_stacks(StackName=stack_id)["Stacks"][0]["StackStatus"] == "REVIEW_IN_PROGRESS"
+    cfn.execute_change_set(ChangeSetName=created["Id"])
+    assert wait_stack(cfn, stack_id, {"CREATE_COMPLETE", "ROLLBACK_COMPLETE"})["StackStatus"] == "CREATE_COMPLETE"
+    assert cfn.describe_change_set(ChangeSetName=created["Id"])["ExecutionStatus"] == "EXECUTE_COMPLETE"
+    assert [r["ResourceStatus"] for r in cfn.list_stack_resources(StackName=stack_id)["StackResourceSummaries"]] == [
+        "CREATE_COMPLETE"]
+
+    broken = stack_template({"Q": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": f"{name}-q"}},
+                             "R": {"Type": "AWS::SQS::Queue", "Properties": {"DelaySeconds": 9999}}})
+    second = cfn.create_change_set(StackName=name, ChangeSetName="two", TemplateBody=broken, ChangeSetType="UPDATE")
+    cfn.execute_change_set(ChangeSetName=second["Id"])
+    final = wait_stack(cfn, stack_id, {"UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE", "UPDATE_ROLLBACK_FAILED"})
+    assert final["StackStatus"] == "UPDATE_ROLLBACK_COMPLETE"
+    deadline = time.monotonic() + 5
+    while cfn.describe_change_set(ChangeSetName=second["Id"])["ExecutionStatus"] != "EXECUTE_FAILED":
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    [(_, _, reason)] = [h for h in stack_history(cfn, stack_id) if h[1] == "CREATE_FAILED"]
+    assert reason == ("Properties validation failed for resource R with message: "
+                      "[#/DelaySeconds: 9999 is not less or equal to 900]")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from eventdeploy.localcloud.extensions import ExtensionContext
 from eventdeploy.localcloud.service_events import (
+    cfn_custom_resources,
     cfn_lifecycle,
     cfn_local_resources,
     cfn_patch,
@@ -19,6 +20,7 @@ def install(ctx: ExtensionContext) -> None:
     cfn_patch.install()
     config_api.install()
     ctx.route(cfn_local_resources.SIGNAL_ROUTE, cfn_local_resources.signal_route)
+    ctx.route(cfn_custom_resources.RESPONSE_ROUTE, cfn_custom_resources.response_route)
     ctx.on_reset(cfn_local_resources.reset)
     ctx.on_reset(cfn_lifecycle.reset)
     ctx.on_reset(config_store.store.clear)

@@ -19,11 +19,13 @@ that nothing signals; it fails with "WaitCondition timed out. Received 0 conditi
 
 from __future__ import annotations
 
+import copy
 import logging
 import threading
 from collections.abc import Callable
 from typing import Any
 
+from eventdeploy.localcloud.service_events import cfn_custom_resources as custom
 from eventdeploy.localcloud.service_events import cfn_local_resources as local
 from eventdeploy.localcloud.service_events import cfn_schema, cfn_template
 from eventdeploy.localcloud.service_events.cfn_events import resource_event
@@ -33,8 +35,6 @@ log = logging.getLogger("eventdeploy.localcloud.service_events")
 _worker = threading.local()
 _stack_locks: dict[str, threading.Lock] = {}
 _locks_guard = threading.Lock()
-# How long a custom resource may take to answer (AWS: one hour), in emulated seconds.
-CUSTOM_RESOURCE_TIMEOUT_S = 3600.0
 
 
 def stack_lock(stack: Any) -> threading.Lock:
@@ -84,40 +84,8 @@ def _condition_false(resource_map: Any, body: dict[str, Any]) -> bool:
     return bool(condition) and not resource_map.lazy_condition_map[condition]
 
 
-def _wait_until_ready(stack: Any, logical_id: str, instance: Any) -> None:
-    """A custom resource is complete only when its provider answers on the response URL."""
-    import time
-
-    from eventdeploy.localcloud import clock
-
-    deadline = time.monotonic() + clock.scaled(CUSTOM_RESOURCE_TIMEOUT_S)
-    ready = stack_ready_condition(stack)
-    with ready:
-        while not instance.is_created():
-            failed = getattr(instance, "lc_failure", None)
-            if failed is not None:
-                raise local.ResourceFailed(f"Received response status [FAILED] from custom resource. "
-                                           f"Message returned: {failed}")
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise local.ResourceFailed("CloudFormation did not receive a response from your Custom Resource. "
-                                           "Please check your logs for requestId [" + str(instance.request_id) + "].")
-            ready.wait(min(remaining, 1.0))
-
-
-def stack_ready_condition(stack: Any) -> threading.Condition:
-    """Notified when one of the stack's custom resources answered."""
-    with _locks_guard:
-        cond = getattr(stack, "lc_ready", None)
-        if cond is None:
-            cond = stack.lc_ready = threading.Condition()
-        return cond
-
-
 def check_properties(stack: Any, logical_id: str, body: dict[str, Any]) -> None:
     """Fail the resource, as the registry's handler would, when its resolved properties break the type's schema."""
-    import copy
-
     from moto.cloudformation.parsing import clean_json
 
     properties = clean_json(copy.deepcopy(body.get("Properties") or {}), stack.resource_map)
@@ -137,6 +105,10 @@ def create_one(stack: Any, logical_id: str, body: dict[str, Any]) -> Any:
     resource_type = body["Type"]
     if resource_type == local.WAIT_HANDLE:
         instance: Any = local.make_wait_handle(logical_id)
+    elif custom.is_custom(resource_type):
+        check_properties(stack, logical_id, body)
+        properties = clean_json(copy.deepcopy(body.get("Properties") or {}), resource_map)
+        instance = custom.create(stack, logical_id, resource_type, properties)
     elif resource_type == local.WAIT_CONDITION:
         properties = clean_json(dict(body.get("Properties") or {}), resource_map)
         instance = local.wait_for_condition(logical_id, properties, stack.stack_id)
@@ -151,8 +123,6 @@ def create_one(stack: Any, logical_id: str, body: dict[str, Any]) -> Any:
         instance = resource_map[logical_id]
         if instance is None:
             raise local.ResourceFailed(f"Resource type {resource_type} could not be created by the local cloud")
-        if not instance.is_created():
-            _wait_until_ready(stack, logical_id, instance)
         if resource_type == "AWS::CloudFormation::Stack" and instance.status != "CREATE_COMPLETE":
             raise local.ResourceFailed(f"Embedded stack {instance.stack_id} was not successfully created: "
                                        f"{instance.status_reason or instance.status}")
@@ -160,6 +130,20 @@ def create_one(stack: Any, logical_id: str, body: dict[str, Any]) -> Any:
     instance.logical_resource_id = logical_id
     resource_map._parsed_resources[logical_id] = instance
     return instance
+
+
+def update_one(stack: Any, logical_id: str, body: dict[str, Any], previous: Any) -> Any:
+    """Update one resource in place (or by replacement, as its model decides); raises on failure."""
+    from moto.cloudformation.parsing import clean_json, parse_and_update_resource
+
+    check_properties(stack, logical_id, body)
+    if isinstance(previous, custom.CustomResource):
+        properties = clean_json(copy.deepcopy(body.get("Properties") or {}), stack.resource_map)
+        return custom.update(stack, previous, properties)
+    if isinstance(previous, local.LocalResource):
+        raise local.ResourceFailed(f"Update of {body['Type']} {logical_id} is not supported by the local cloud; "
+                                   "replace the resource under a new logical id instead")
+    return parse_and_update_resource(logical_id, body, stack.resource_map, stack.account_id, stack.region_name)
 
 
 def _create_resources(stack: Any, order: list[str], only: set[str] | None = None) -> tuple[list[str], str | None]:
@@ -269,7 +253,7 @@ def create(backend: Any, stack: Any, order: list[str], on_failure: str) -> None:
 def update(backend: Any, stack: Any, template: str, parameters: dict[str, Any] | None,
            role_arn: str | None, tags: dict[str, str] | None, disable_rollback: bool) -> None:
     """The body of UpdateStack after UPDATE_IN_PROGRESS was recorded."""
-    from moto.cloudformation.parsing import OutputMap, parse_and_update_resource
+    from moto.cloudformation.parsing import OutputMap
 
     resource_map = stack.resource_map
     old = {
@@ -311,9 +295,7 @@ def update(backend: Any, stack: Any, template: str, parameters: dict[str, Any] |
             previous = resource_map._parsed_resources.get(logical_id)
             resource_event(stack, logical_id, _physical_id(previous), body["Type"], "UPDATE_IN_PROGRESS")
             try:
-                check_properties(stack, logical_id, body)
-                changed = parse_and_update_resource(logical_id, body, resource_map, stack.account_id,
-                                                    stack.region_name)
+                changed = update_one(stack, logical_id, body, previous)
             except Exception as exc:
                 resource_event(stack, logical_id, _physical_id(previous), body["Type"], "UPDATE_FAILED",
                                failure_reason(exc))
@@ -349,8 +331,7 @@ def update(backend: Any, stack: Any, template: str, parameters: dict[str, Any] |
         resource_event(stack, logical_id, _physical_id(resource_map._parsed_resources.get(logical_id)),
                        body["Type"], "UPDATE_IN_PROGRESS")
         try:
-            restored = parse_and_update_resource(logical_id, body, resource_map, stack.account_id,
-                                                 stack.region_name)
+            restored = update_one(stack, logical_id, body, resource_map._parsed_resources.get(logical_id))
         except Exception as exc:
             resource_event(stack, logical_id, _physical_id(previous), body["Type"], "UPDATE_FAILED",
                            failure_reason(exc))

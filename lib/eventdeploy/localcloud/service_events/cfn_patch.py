@@ -1,8 +1,8 @@
 """Wires the asynchronous stack lifecycle and the status-change events into moto's CloudFormation.
 
-Every wrapped moto method keeps a reference to the one it replaces. ``CloudFormationBackend.delete_stack`` and
-``Stack.update`` are taken over (not composed), because moto's versions delete/update synchronously with no
-per-resource outcome; nothing else in the local cloud wraps them.
+Every wrapped moto method keeps a reference to the one it replaces. ``CloudFormationBackend.delete_stack``,
+``CloudFormationBackend.execute_change_set`` and ``Stack.update`` are taken over (not composed), because moto's
+versions run synchronously with no per-resource outcome or rollback; nothing else in the local cloud wraps them.
 """
 
 from __future__ import annotations
@@ -105,26 +105,85 @@ def _existing_stack_resources(self: Any) -> list[Any]:
     return [parsed[lid] for lid in resource_map._resource_json_map if lid in parsed and parsed[lid] is not None]
 
 
-def _update(self: Any, template: str, role_arn: str | None = None, parameters: dict[str, Any] | None = None,
-            tags: dict[str, str] | None = None) -> None:
-    if self.status.endswith(IN_PROGRESS_SUFFIX) or getattr(self, "lc_busy", False):
-        raise _validation_error(f"Stack:{self.stack_id} is in {self.status} state and can not be updated.")
-    same_parameters = not parameters or parameters == self.resource_map.input_parameters
-    if template == self.template and same_parameters and tags is None:
+def start_update(stack: Any, template: str, role_arn: str | None, parameters: dict[str, Any] | None,
+                 tags: dict[str, str] | None, on_done: Callable[[], None] | None = None) -> None:
+    """Check an update the way UpdateStack does, record UPDATE_IN_PROGRESS and run the rest on a worker."""
+    if stack.status.endswith(IN_PROGRESS_SUFFIX) or getattr(stack, "lc_busy", False):
+        raise _validation_error(f"Stack:{stack.stack_id} is in {stack.status} state and can not be updated.")
+    same_parameters = not parameters or parameters == stack.resource_map.input_parameters
+    if template == stack.template and same_parameters and tags is None:
         raise _validation_error("No updates are to be performed.")
     try:
-        cfn_template.validate(self.parse_template(template), self.region_name)
+        cfn_template.validate(stack.parse_template(template), stack.region_name)
     except cfn_template.TemplateError as exc:
         raise _validation_error(str(exc)) from None
     token = getattr(request, "client_request_token", None)
     disable_rollback = bool(getattr(request, "disable_rollback", False))
-    self.lc_client_request_token = token
-    self._add_stack_event("UPDATE_IN_PROGRESS", "User Initiated")
+    stack.lc_client_request_token = token
+    stack._add_stack_event("UPDATE_IN_PROGRESS", "User Initiated")
 
     def work() -> None:
-        lifecycle.update(None, self, template, parameters, role_arn, tags, disable_rollback)
+        try:
+            lifecycle.update(None, stack, template, parameters, role_arn, tags, disable_rollback)
+        finally:
+            if on_done is not None:
+                on_done()
 
-    lifecycle.run_operation(self, work)
+    lifecycle.run_operation(stack, work)
+
+
+def _update(self: Any, template: str, role_arn: str | None = None, parameters: dict[str, Any] | None = None,
+            tags: dict[str, str] | None = None) -> None:
+    start_update(self, template, role_arn, parameters, tags)
+
+
+def _execute_change_set(self: Any, change_set_name: str, stack_name: str | None = None) -> None:
+    change_set = self.change_sets.get(change_set_name) or next(
+        (cs for cs in self.change_sets.values() if cs.change_set_name == change_set_name
+         and stack_name in (None, cs.stack_name, cs.stack_id)), None)
+    if change_set is None:
+        raise _validation_error(f"ChangeSet [{change_set_name}] does not exist")
+    if change_set.execution_status != "AVAILABLE":
+        raise _validation_error(f"ChangeSet [{change_set.change_set_id}] cannot be executed in its current "
+                                f"execution status of [{change_set.execution_status}]")
+    stack = self.stacks[change_set.stack_id]
+
+    def finished(success: set[str]) -> Callable[[], None]:
+        def done() -> None:
+            change_set.execution_status = "EXECUTE_COMPLETE" if stack.status in success else "EXECUTE_FAILED"
+        return done
+
+    if change_set.change_set_type != "CREATE":
+        change_set.execution_status = "EXECUTE_IN_PROGRESS"
+        try:
+            start_update(stack, change_set.template, change_set.role_arn, change_set.parameters, change_set.tags,
+                         on_done=finished({"UPDATE_COMPLETE"}))
+        except Exception:
+            change_set.execution_status = "AVAILABLE"
+            raise
+        return
+    template_dict = stack.parse_template(change_set.template)
+    try:
+        order = cfn_template.validate(template_dict, self.region_name)
+    except cfn_template.TemplateError as exc:
+        raise _validation_error(str(exc)) from None
+    stack.template = change_set.template
+    stack.template_dict = template_dict
+    stack.description = template_dict.get("Description")
+    stack.resource_map = stack._create_resource_map()
+    stack.output_map = stack._create_output_map()
+    change_set.execution_status = "EXECUTE_IN_PROGRESS"
+    stack.lc_client_request_token = getattr(request, "client_request_token", None)
+    stack._add_stack_event("CREATE_IN_PROGRESS", "User Initiated")
+    done = finished({"CREATE_COMPLETE"})
+
+    def work() -> None:
+        try:
+            lifecycle.create(self, stack, order, "ROLLBACK")
+        finally:
+            done()
+
+    lifecycle.run_operation(stack, work)
 
 
 def _delete_stack(self: Any, name_or_stack_id: str) -> None:
@@ -139,24 +198,6 @@ def _delete_stack(self: Any, name_or_stack_id: str) -> None:
         lifecycle.delete(self, stack)
 
     lifecycle.run_operation(stack, work)
-
-
-def _verify_readiness(self: Any) -> None:
-    ready = lifecycle.stack_ready_condition(self)
-    with ready:
-        ready.notify_all()
-
-
-def _wrap_process_cfn_response(previous: Callable[..., Any]) -> Callable[..., Any]:
-    def process_cfn_response(self: Any) -> Any:
-        if str(self._get_param("Status", "")).upper() == "FAILED":
-            stack = self.cloudformation_backend.get_stack(self._get_param("StackId"))
-            resource = stack.get_custom_resource(self._get_param("LogicalResourceId"))
-            resource.lc_failure = self._get_param("Reason") or "(no reason given)"
-            _verify_readiness(stack)
-        return previous(self)
-
-    return process_cfn_response
 
 
 def _wrap_response(previous: Callable[..., Any], *, takes_on_failure: bool) -> Callable[..., Any]:
@@ -183,6 +224,22 @@ def _wrap_response(previous: Callable[..., Any], *, takes_on_failure: bool) -> C
             request.client_request_token = None
 
     return handler
+
+
+def _wrap_list_stack_resources(previous: Callable[..., Any]) -> Callable[..., Any]:
+    def list_stack_resources(self: Any) -> Any:
+        answer = previous(self)
+        stack = self.cloudformation_backend.get_stack(self._get_param("StackName"))
+        statuses = getattr(stack, "lc_resource_status", None) or {}
+        for summary in answer.result.get("StackResourceSummaries", []):
+            status = statuses.get(summary["LogicalResourceId"])
+            if status is not None:
+                summary["ResourceStatus"] = status[0]
+                if status[1]:
+                    summary["ResourceStatusReason"] = status[1]
+        return answer
+
+    return list_stack_resources
 
 
 def _wrap_resource_dto_init(previous: Callable[..., Any]) -> Callable[..., Any]:
@@ -217,18 +274,20 @@ def install() -> None:
     Stack._add_stack_event = _wrap_add_stack_event(Stack._add_stack_event)  # type: ignore[method-assign]
     Stack.create_resources = _wrap_create_resources(Stack.create_resources)  # type: ignore[method-assign]
     Stack.update = _update  # type: ignore[method-assign]
-    Stack.verify_readiness = _verify_readiness  # type: ignore[method-assign]
     Stack.outputs = _wrap_property(Stack.outputs, _outputs_hidden, None)  # type: ignore[assignment,method-assign]
     Stack.exports = _wrap_property(Stack.exports, _outputs_hidden, list)  # type: ignore[assignment,method-assign]
     Stack.stack_resources = property(_existing_stack_resources)  # type: ignore[assignment,method-assign]
     CloudFormationBackend.create_stack = _wrap_create_stack(  # type: ignore[method-assign]
         CloudFormationBackend.create_stack)
     CloudFormationBackend.delete_stack = _delete_stack  # type: ignore[method-assign]
+    CloudFormationBackend.execute_change_set = _execute_change_set  # type: ignore[method-assign]
     response = responses.CloudFormationResponse
     response.create_stack = _wrap_response(response.create_stack, takes_on_failure=True)  # type: ignore[method-assign]
     response.update_stack = _wrap_response(response.update_stack, takes_on_failure=False)  # type: ignore[method-assign]
+    response.execute_change_set = _wrap_response(  # type: ignore[method-assign]
+        response.execute_change_set, takes_on_failure=False)
     response.delete_stack = _wrap_response(response.delete_stack, takes_on_failure=False)  # type: ignore[method-assign]
-    response.process_cfn_response = _wrap_process_cfn_response(  # type: ignore[method-assign]
-        response.process_cfn_response)
+    response.list_stack_resources = _wrap_list_stack_resources(  # type: ignore[method-assign]
+        response.list_stack_resources)
     responses.StackResourceDTO.__init__ = _wrap_resource_dto_init(  # type: ignore[method-assign]
         responses.StackResourceDTO.__init__)
