@@ -636,3 +636,33 @@ def test_disabled_transition_holds_executions_until_enabled(aws: Callable[..., A
         codepipeline.disable_stage_transition(pipelineName=name, stageName="Nope", transitionType="Inbound",
                                               reason="x")
     assert err.value.response["Error"]["Code"] == "StageNotFoundException"
+
+
+def test_stop_and_wait_lets_the_running_build_finish(aws: Callable[..., Any]) -> None:
+    """StopPipelineExecution without abandon: Stopping while the in-progress action finishes, then Stopped;
+    later stages never run.
+
+    https://docs.aws.amazon.com/codepipeline/latest/userguide/pipelines-stop.html
+    """
+    codepipeline = aws("codepipeline")
+    src, store = source_bucket(aws, {"x.txt": "x"})
+    project = build_project(aws, ["sleep 1", "echo slept"])
+    name = create(aws, store, [
+        source_stage(src),
+        {"name": "Build", "actions": [{"name": "Slow", "actionTypeId": TYPE["build"], "configuration": {
+            "ProjectName": project}, "inputArtifacts": [{"name": "SourceOut"}]}]},
+        {"name": "After", "actions": [{"name": "Never", "actionTypeId": TYPE["manual"]}]},
+    ])
+    execution_id = codepipeline.start_pipeline_execution(name=name)["pipelineExecutionId"]
+    wait_action(codepipeline, name, "Build", "Slow", "InProgress")
+    codepipeline.stop_pipeline_execution(pipelineName=name, pipelineExecutionId=execution_id, reason="wait")
+    assert codepipeline.get_pipeline_execution(pipelineName=name, pipelineExecutionId=execution_id)[
+        "pipelineExecution"]["status"] == "Stopping"
+    with pytest.raises(ClientError) as err:
+        codepipeline.stop_pipeline_execution(pipelineName=name, pipelineExecutionId=execution_id)
+    assert err.value.response["Error"]["Code"] == "DuplicatedStopRequestException"
+    assert wait_execution(codepipeline, name, execution_id)["status"] == "Stopped"
+    state = codepipeline.get_pipeline_state(name=name)["stageStates"]
+    assert state[1]["actionStates"][0]["latestExecution"]["status"] == "Succeeded"
+    assert state[1]["latestExecution"]["status"] == "Stopped"
+    assert "latestExecution" not in state[2]
