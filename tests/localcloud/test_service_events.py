@@ -613,3 +613,27 @@ def test_change_sets_run_through_the_same_lifecycle(aws: Callable[..., Any]) -> 
     [(_, _, reason)] = [h for h in stack_history(cfn, stack_id) if h[1] == "CREATE_FAILED"]
     assert reason == ("Properties validation failed for resource R with message: "
                       "[#/DelaySeconds: 9999 is not less or equal to 900]")
+
+
+def test_ecr_image_scan_event_agrees_with_scan_findings(aws: Callable[..., Any]) -> None:
+    """StartImageScan emits ECR Image Scan with the severity counts DescribeImageScanFindings reports
+    (https://docs.aws.amazon.com/AmazonECR/latest/userguide/ecr-eventbridge.html, 'Event for an image scan')."""
+    account = new_account()
+    tap = Tap(aws, account, "aws.ecr")
+    ecr = aws("ecr", account_id=account)
+    repo = f"scan-{uuid.uuid4().hex[:8]}"
+    repo_arn = ecr.create_repository(repositoryName=repo)["repository"]["repositoryArn"]
+    digest = ecr.put_image(repositoryName=repo, imageManifest=manifest(), imageTag="v2")["image"]["imageId"][
+        "imageDigest"]
+    ecr.start_image_scan(repositoryName=repo, imageId={"imageTag": "v2"})
+    findings = ecr.describe_image_scan_findings(repositoryName=repo, imageId={"imageTag": "v2"})
+    expected_counts: dict[str, int] = {}
+    for finding in findings["imageScanFindings"]["findings"]:
+        expected_counts[finding["severity"]] = expected_counts.get(finding["severity"], 0) + 1
+    seen = tap.wait_for(lambda s: any(e["detail-type"] == "ECR Image Scan" for e in s))
+    scan = next(e for e in seen if e["detail-type"] == "ECR Image Scan")
+    check_envelope(scan, account, "aws.ecr", "ECR Image Scan")
+    assert scan["resources"] == [repo_arn]
+    assert scan["detail"] == {"scan-status": "COMPLETE", "repository-name": repo,
+                              "finding-severity-counts": expected_counts, "image-digest": digest,
+                              "image-tags": ["v2"]}

@@ -5,7 +5,9 @@ Follows https://docs.aws.amazon.com/AmazonECR/latest/userguide/ecr-eventbridge.h
 ``image-tag`` and, as in every sample there, an empty ``resources`` list. AWS documents no event for a
 rejected push, so none is emitted for one; a push that would move a tag of a tag-immutable repository is answered
 with AWS's ImageTagAlreadyExistsException (https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_PutImage.html)
-where moto would say ImageAlreadyExistsException.
+where moto would say ImageAlreadyExistsException. ``StartImageScan`` (basic scanning) emits ``ECR Image Scan``
+(``scan-status`` COMPLETE, ``finding-severity-counts``, ``image-digest``, ``image-tags``; ``resources`` the
+repository ARN) counting the findings DescribeImageScanFindings reports for that image.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from eventdeploy.localcloud.service_events.emitter import emit_event
 
 SOURCE = "aws.ecr"
 DETAIL_TYPE = "ECR Image Action"
+SCAN_DETAIL_TYPE = "ECR Image Scan"
 
 _local = threading.local()
 
@@ -101,6 +104,37 @@ def _wrap_batch_delete_image(previous: Callable[..., Any]) -> Callable[..., Any]
     return batch_delete_image
 
 
+def scan_detail(repository: str, digest: str, tags: list[str], findings: list[dict[str, Any]]) -> dict[str, Any]:
+    """The documented detail of an ECR Image Scan event (basic scanning, scan complete)."""
+    counts: dict[str, int] = {}
+    for finding in findings:
+        severity = str(finding.get("severity", "UNDEFINED"))
+        counts[severity] = counts.get(severity, 0) + 1
+    return {"scan-status": "COMPLETE", "repository-name": repository, "finding-severity-counts": counts,
+            "image-digest": digest, "image-tags": list(tags)}
+
+
+def _wrap_start_image_scan(previous: Callable[..., Any]) -> Callable[..., Any]:
+    signature = inspect.signature(previous)
+
+    def start_image_scan(self: Any, *args: Any, **kwargs: Any) -> Any:
+        bound = signature.bind(self, *args, **kwargs)
+        answer = previous(self, *args, **kwargs)
+        repository = bound.arguments["repository_name"]
+        image_id = answer["imageId"]
+        # The event reports what DescribeImageScanFindings answers for this scan, so both always agree.
+        found = self.describe_image_scan_findings(bound.arguments.get("registry_id"), repository,
+                                                  {"imageDigest": image_id["imageDigest"]})
+        repo = self.repositories[repository]
+        image = repo._get_image(None, image_id["imageDigest"])
+        emit_event(self.account_id, self.region_name, SOURCE, SCAN_DETAIL_TYPE,
+                   scan_detail(repository, image_id["imageDigest"], image.image_tags,
+                               found.get("imageScanFindings", {}).get("findings", [])), [repo.arn])
+        return answer
+
+    return start_image_scan
+
+
 def install() -> None:
     """Wrap moto's ECR backend so pushes and deletions emit ECR Image Action events."""
     from moto.ecr.models import ECRBackend
@@ -108,3 +142,4 @@ def install() -> None:
     ECRBackend.put_image = _wrap_put_image(ECRBackend.put_image)  # type: ignore[method-assign]
     ECRBackend.batch_delete_image = _wrap_batch_delete_image(  # type: ignore[method-assign]
         ECRBackend.batch_delete_image)
+    ECRBackend.start_image_scan = _wrap_start_image_scan(ECRBackend.start_image_scan)  # type: ignore[method-assign]
