@@ -504,3 +504,36 @@ def test_get_metric_data_pages_by_max_datapoints(aws: Aws) -> None:
     everything = [r for page in cw.get_paginator("get_metric_data").paginate(**kwargs)
                   for r in page["MetricDataResults"]]
     assert sum(len(r["Values"]) for r in everything) == 10
+
+
+def test_metrics_insights_query_groups_orders_and_limits(aws: Aws) -> None:
+    """SELECT SUM(...) FROM SCHEMA(...) WHERE ... GROUP BY ... ORDER BY MAX() DESC LIMIT n, and math over it.
+
+    https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch-metrics-insights-querylanguage.html
+    """
+    cw = aws("cloudwatch")
+    ns, t0 = _ns(), _minute_ago(5)
+    data = []
+    for fn, values in (("alpha", [1.0, 2.0]), ("beta", [10.0, 20.0]), ("gamma", [5.0, 5.0])):
+        for i, v in enumerate(values):
+            data.append({"MetricName": "Errors", "Value": v, "Timestamp": t0 + timedelta(minutes=i),
+                         "Dimensions": [{"Name": "FunctionName", "Value": fn}, {"Name": "Stage", "Value": "prod"}]})
+    data.append({"MetricName": "Errors", "Value": 100.0, "Timestamp": t0,
+                 "Dimensions": [{"Name": "FunctionName", "Value": "alpha"}]})  # other schema: excluded
+    data.append({"MetricName": "Errors", "Value": 7.0, "Timestamp": t0,
+                 "Dimensions": [{"Name": "FunctionName", "Value": "delta"}, {"Name": "Stage", "Value": "dev"}]})
+    cw.put_metric_data(Namespace=ns, MetricData=data)
+    query = (f'SELECT SUM(Errors) FROM SCHEMA("{ns}", FunctionName, Stage) WHERE Stage = \'prod\' '
+             "GROUP BY FunctionName ORDER BY MAX() DESC LIMIT 2")
+    out = cw.get_metric_data(StartTime=t0, EndTime=t0 + timedelta(minutes=2), ScanBy="TimestampAscending",
+                             MetricDataQueries=[{"Id": "q", "Expression": query, "Period": 60},
+                                                {"Id": "total", "Expression": "SUM(q)", "Label": "top two"}])
+    res = [(r["Id"], r["Label"], r["Values"]) for r in out["MetricDataResults"]]
+    assert res == [("q", "beta", [10.0, 20.0]), ("q", "gamma", [5.0, 5.0]), ("total", "top two", [15.0, 25.0])]
+    whole = cw.get_metric_data(StartTime=t0, EndTime=t0 + timedelta(minutes=2), MetricDataQueries=[
+        {"Id": "all", "Expression": f'SELECT AVG(Errors) FROM "{ns}"', "Period": 120}])["MetricDataResults"]
+    assert [(r["Id"], r["Values"]) for r in whole] == [("all", [pytest.approx(150.0 / 8)])]
+    with pytest.raises(cw.exceptions.ClientError) as err:
+        cw.get_metric_data(StartTime=t0, EndTime=t0 + timedelta(minutes=2), MetricDataQueries=[
+            {"Id": "bad", "Expression": f'SELECT MEDIAN(Errors) FROM "{ns}"', "Period": 60}])
+    assert "MEDIAN" in str(err.value)

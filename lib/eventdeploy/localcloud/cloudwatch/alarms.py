@@ -304,6 +304,8 @@ def _alarm_points(account_id: str, region: str, alarm: Any, start: float, end: f
                 d["Label"] = q.label
             if q.expression:
                 d["Expression"] = q.expression
+            if q.period:
+                d["Period"] = int(q.period)
             if q.metric_stat is not None:
                 ms = q.metric_stat
                 period = int(ms.period)
@@ -344,6 +346,8 @@ def alarm_period(alarm: Any) -> int:
         for q in alarm.metric_data_queries:
             if q.metric_stat is not None:
                 return int(q.metric_stat.period)
+            if q.period:
+                return int(q.period)
     return int(alarm.period or 60)
 
 

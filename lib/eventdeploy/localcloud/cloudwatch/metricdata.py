@@ -10,7 +10,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from eventdeploy.localcloud.cloudwatch import mathexpr
+from eventdeploy.localcloud.cloudwatch import insights, mathexpr
 from eventdeploy.localcloud.cloudwatch import statistics as st
 from eventdeploy.localcloud.cloudwatch.query import stat_series, to_datetime
 from eventdeploy.localcloud.cloudwatch.store import RegionStore
@@ -32,6 +32,7 @@ def _is_true(value: Any) -> bool:
 def validate(queries: Sequence[dict[str, Any]]) -> None:
     """Reject duplicate or malformed Ids and queries with neither or both of MetricStat and Expression."""
     seen: set[str] = set()
+    insights_ids: list[str] = []
     for n, q in enumerate(queries, start=1):
         ident = q.get("Id") or ""
         if not _ID.match(ident):
@@ -47,11 +48,19 @@ def validate(queries: Sequence[dict[str, Any]]) -> None:
             raise InvalidQuery(
                 f"MetricDataQueries.member.{n} ({ident}) must specify exactly one of MetricStat and Expression."
             )
-        if str(q.get("Expression", "")).lstrip().upper().startswith("SELECT"):
-            raise InvalidQuery(
-                f"MetricDataQueries.member.{n} ({ident}) is a Metrics Insights query, which the local cloud does "
-                "not implement; use MetricStat queries and metric math instead."
-            )
+        if is_insights(q):
+            if "Period" not in q:
+                raise InvalidQuery(f"MetricDataQueries.member.{n} ({ident}) is a Metrics Insights query and needs "
+                                   "a Period.")
+            insights_ids.append(ident)
+    if len(insights_ids) > 1:
+        raise InvalidQuery(f"A GetMetricData request can hold only one Metrics Insights query, got "
+                           f"{len(insights_ids)} ({', '.join(insights_ids)}).")
+
+
+def is_insights(query: dict[str, Any]) -> bool:
+    """True for a Metrics Insights (SELECT ...) expression."""
+    return str(query.get("Expression", "")).lstrip().upper().startswith("SELECT")
 
 
 def evaluate(
@@ -61,6 +70,7 @@ def evaluate(
     validate(queries)
     metrics: dict[str, mathexpr.TS] = {}
     expressions: dict[str, str] = {}
+    selected: dict[str, list[mathexpr.TS]] = {}
     periods: list[int] = []
     for q in queries:
         if "MetricStat" in q:
@@ -73,6 +83,15 @@ def evaluate(
             grid = bucket_starts(grid_start, end, period)
             metrics[q["Id"]] = mathexpr.TS(dict(zip(stamps, values, strict=True)), period, label, grid)
             periods.append(period)
+        elif is_insights(q):
+            period = check_period(q.get("Period"), f"Period of query {q['Id']}")
+            try:
+                parsed = insights.parse(str(q["Expression"]))
+            except insights.InvalidInsightsQuery as err:
+                raise InvalidQuery(str(err)) from None
+            found = insights.run(store, parsed, round_start(start, period, now), end, period, q.get("Label"))
+            selected[q["Id"]] = [ts if ts.label else mathexpr.TS(ts.points, ts.period, q["Id"], ts.grid)
+                                 for ts in found]
         else:
             expressions[q["Id"]] = str(q["Expression"])
 
@@ -82,11 +101,15 @@ def evaluate(
         return bucket_starts(round_start(start, period, now), end, period)
 
     ctx = mathexpr.Context(metrics=metrics, expressions=expressions, grid_for=grid_for)
+    ctx.cache.update(selected)  # math may use an Insights query's array of time series by its Id
     out: dict[str, list[mathexpr.TS]] = {}
     for q in queries:
         ident = q["Id"]
         if ident in metrics:
             out[ident] = [metrics[ident]]
+            continue
+        if ident in selected:
+            out[ident] = selected[ident]
             continue
         value = ctx.resolve(ident)
         if isinstance(value, float) and not periods:

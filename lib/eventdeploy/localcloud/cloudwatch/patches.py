@@ -249,10 +249,12 @@ def _validate_alarm(kwargs: dict[str, Any]) -> None:
             raise exc.ValidationError("Metrics cannot be combined with MetricName, Statistic or ExtendedStatistic.")
         try:
             metricdata.validate([{"Id": q.id, **({"Expression": q.expression} if q.expression else {}),
-                                  **({"MetricStat": {}} if q.metric_stat is not None else {})} for q in queries])
+                                  **({"MetricStat": {}} if q.metric_stat is not None else {}),
+                                  **({"Period": q.period} if q.period else {})} for q in queries])
         except metricdata.InvalidQuery as err:
             raise exc.ValidationError(str(err)) from None
         periods = {int(q.metric_stat.period) for q in queries if q.metric_stat is not None}
+        periods |= {int(q.period) for q in queries if q.metric_stat is None and q.period}
         for p in periods:
             _alarm_period(p)
         period = min(periods) if periods else 60
