@@ -184,7 +184,7 @@ def test_failing_command_fails_build_in_that_phase(aws: Callable[..., Any]) -> N
 
 
 def test_json_buildspec_and_yaml_error(aws: Callable[..., Any]) -> None:
-    """A buildspec may be JSON; a broken one fails DOWNLOAD_SOURCE with YAML_FILE_ERROR.
+    """A buildspec may be JSON or an S3 object ARN; a broken one fails DOWNLOAD_SOURCE with YAML_FILE_ERROR.
 
     https://docs.aws.amazon.com/codebuild/latest/userguide/build-spec-ref.html
     """
@@ -193,7 +193,16 @@ def test_json_buildspec_and_yaml_error(aws: Callable[..., Any]) -> None:
     build = wait_build(codebuild, codebuild.start_build(projectName=make_project(codebuild, spec))["build"]["id"])
     assert build["buildStatus"] == "SUCCEEDED" and "json-spec" in log_lines(logs, build)
 
+    s3 = aws("s3")
+    bucket = unique("cb-spec")
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="specs/buildspec.yml",
+                  Body=b"version: 0.2\nphases:\n  build:\n    commands:\n      - echo from-s3-spec\n")
     name = make_project(codebuild, spec)
+    from_s3 = codebuild.start_build(projectName=name, buildspecOverride=f"arn:aws:s3:::{bucket}/specs/buildspec.yml")
+    build = wait_build(codebuild, from_s3["build"]["id"])
+    assert build["buildStatus"] == "SUCCEEDED" and "from-s3-spec" in log_lines(logs, build)
+
     bad = codebuild.start_build(projectName=name, buildspecOverride="version: 0.2\nphases: [oops")["build"]
     build = wait_build(codebuild, bad["id"])
     assert build["buildStatus"] == "FAILED"

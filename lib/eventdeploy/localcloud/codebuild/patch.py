@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import copy
 import threading
-import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -284,15 +283,3 @@ def _run_and_forget(run: BuildRun, build_id: str) -> None:
         with REGISTRY.lock:
             REGISTRY.stops.pop(build_id, None)
             REGISTRY.threads.pop(build_id, None)
-
-
-def wait_for(backend: Any, build_id: str, poll_seconds: float = 0.05, limit_seconds: float | None = None) -> dict:
-    """Block until build ``build_id`` is complete (CodePipeline's build action); return its record."""
-    began = time.monotonic()
-    while True:
-        found = backend.batch_get_builds([build_id])
-        if found and found[0].get("buildComplete"):
-            return found[0]
-        if limit_seconds is not None and time.monotonic() - began > limit_seconds:
-            return found[0] if found else {}
-        time.sleep(poll_seconds)

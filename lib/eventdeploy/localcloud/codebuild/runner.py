@@ -182,6 +182,13 @@ class BuildRun:
     def _buildspec_text(self, text: str) -> str:
         """Inline buildspec text, or the file it names inside the source (default ``buildspec.yml``)."""
         stripped = text.strip()
+        if stripped.startswith("arn:aws:s3:::"):
+            bucket, key = art.split_s3_location(stripped)
+            try:
+                body = internal.client("s3", self.account_id, self.region).get_object(Bucket=bucket, Key=key)["Body"]
+            except Exception as exc:
+                raise _PhaseFailed("FAILED", "YAML_FILE_ERROR", f"cannot read buildspec {stripped}: {exc}") from exc
+            return str(body.read().decode())
         if stripped and ("\n" in stripped or stripped.startswith("{") or ":" in stripped.split("\n")[0]):
             return text
         path = self.src_dir / (stripped or "buildspec.yml")
