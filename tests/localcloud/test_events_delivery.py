@@ -575,3 +575,4 @@ def test_service_events_bypass_reserved_source_check(aws: Callable[..., Any]) ->
     event = json.loads(messages[0]["Body"])
     assert event["source"] == "aws.states" and event["account"] == ACCOUNT
     assert event["detail-type"] == "Step Functions Execution Status Change"
+

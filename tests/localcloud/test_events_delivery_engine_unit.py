@@ -1,0 +1,105 @@
+"""Unit tests of the delivery engine's own lifecycle and policy logic (in-process moto backends, no server)."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from eventdeploy.localcloud.events import policy
+from eventdeploy.localcloud.events.engine import Engine
+from eventdeploy.localcloud.events.retry import RetryPolicy, backoff
+
+REGION = "us-east-1"
+
+
+def wait_for(check: Callable[[], Any], timeout: float = 10.0) -> Any:
+    """Poll ``check`` until truthy; fail at the deadline."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.02)
+    raise AssertionError(f"condition not met within {timeout}s")
+
+
+def setup_rule(account: str) -> tuple[str, Any]:
+    """A default-bus rule on a unique source with an SQS target, in this process's moto backends."""
+    from moto.events.models import events_backends
+    from moto.sqs.models import sqs_backends
+
+    source = f"unit.{uuid.uuid4().hex[:8]}"
+    queue = f"q-{uuid.uuid4().hex[:8]}"
+    sqs_backends[account][REGION].create_queue(queue)
+    events = events_backends[account][REGION]
+    events.put_rule("r", event_pattern=json.dumps({"source": [source]}))
+    events.put_targets("r", None, [{"Id": "t", "Arn": f"arn:aws:sqs:{REGION}:{account}:{queue}"}])
+    return source, sqs_backends[account][REGION].get_queue(queue)
+
+
+def event(account: str, source: str) -> dict[str, Any]:
+    """A minimal envelope."""
+    return {"version": "0", "id": str(uuid.uuid4()), "detail-type": "T", "source": source, "account": account,
+            "time": "2024-01-01T00:00:00Z", "region": REGION, "resources": [], "detail": {}}
+
+
+def test_reset_drops_pending_retries_and_counters_and_keeps_delivering() -> None:
+    """Reset (the local cloud's, not an AWS API) leaves no retry of the old state, zeroes the counters, and the
+    engine keeps delivering afterwards."""
+    account = "210987654321"
+    source, queue = setup_rule(account)
+    engine = Engine(workers=2)
+    try:
+        engine.faults.configure({"target_arn": queue.queue_arn, "error_code": "ThrottlingException"})
+        engine.ingest(account, REGION, "default", event(account, source))
+        wait_for(lambda: engine.snapshot()["pending_retries"] >= 1)
+        engine.reset()
+        after = engine.snapshot()
+        assert after["pending_retries"] == 0 and after["queued"] == 0 and after["targets"] == {}
+        assert all(v == 0 for v in after["totals"].values())
+        engine.ingest(account, REGION, "default", event(account, source))
+        wait_for(lambda: queue.approximate_number_of_messages >= 1)
+        assert engine.snapshot()["totals"]["delivered"] == 1
+    finally:
+        engine.shutdown()
+
+
+def test_retry_policy_defaults_ranges_and_backoff_growth() -> None:
+    """https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-retry-policy.html: 185 attempts and
+    24 hours by default; exponential backoff with jitter."""
+    assert RetryPolicy.from_target({}) == RetryPolicy(185, 86400)
+    for bad in ({"MaximumRetryAttempts": 186}, {"MaximumEventAgeInSeconds": 59}):
+        try:
+            RetryPolicy.from_target({"RetryPolicy": bad})
+        except ValueError as exc:
+            assert str(next(iter(bad))) in str(exc)
+        else:
+            raise AssertionError(f"{bad} accepted")
+    assert 0.5 <= backoff(1) <= 1.0 and 4.0 <= backoff(4) <= 8.0 and backoff(30) <= 300.0
+
+
+def test_bus_policy_evaluation() -> None:
+    """https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-event-bus-perms.html: principals by account
+    id or root ARN, Deny wins, events:source / events:detail-type conditions."""
+    bus = "arn:aws:events:us-east-1:111111111111:event-bus/b"
+    allow = {"Version": "2012-10-17", "Statement": [
+        {"Sid": "a", "Effect": "Allow", "Principal": {"AWS": ["arn:aws:iam::222222222222:root", "333333333333"]},
+         "Action": "events:PutEvents", "Resource": bus,
+         "Condition": {"StringEquals": {"events:source": ["app.orders"]}}},
+        {"Sid": "d", "Effect": "Deny", "Principal": {"AWS": "333333333333"}, "Action": "events:PutEvents",
+         "Resource": bus, "Condition": {"StringLike": {"events:detail-type": "Secret*"}}},
+    ]}
+    text = json.dumps(allow)
+
+    def ok(sender: str, source: str = "app.orders", detail_type: str = "Order") -> bool:
+        return policy.is_allowed(text, bus, "111111111111", sender, source, detail_type)
+
+    assert ok("111111111111", "anything")  # the owner needs no policy
+    assert ok("222222222222") and ok("333333333333")
+    assert not ok("222222222222", source="app.other")
+    assert not ok("333333333333", detail_type="Secret Thing")
+    assert not ok("444444444444")
+    assert not policy.is_allowed(None, bus, "111111111111", "222222222222", "s", "d")
