@@ -507,6 +507,43 @@ def test_dynamodb_sqs_and_events_integrations_act_in_the_machines_account(aws: C
         aws("dynamodb").describe_table(TableName=table)
 
 
+def test_map_nested_sync_execution_and_camel_case_sdk_services_in_the_machines_account(
+        aws: Callable[..., Any]) -> None:
+    """https://docs.aws.amazon.com/step-functions/latest/dg/state-map.html,
+    https://docs.aws.amazon.com/step-functions/latest/dg/connect-stepfunctions.html and
+    https://docs.aws.amazon.com/step-functions/latest/dg/supported-services-awssdk.html : Map iterations call
+    Lambda, startExecution.sync:2 runs a child to its end, aws-sdk tasks take and return PascalCase members
+    (even for camelCase APIs such as ECR), all in the machine's account."""
+    sfn = aws("stepfunctions", account_id=OTHER_ACCOUNT)
+    fn = make_function(aws, DOUBLER, account=OTHER_ACCOUNT)
+    child = make_machine(sfn, {"StartAt": "Sum", "States": {"Sum": {
+        "Type": "Pass", "Parameters": {"total.$": "States.MathAdd($.values[0], $.values[1])"}, "End": True}}},
+        account=OTHER_ACCOUNT)
+    repository = unique("repo")
+    machine = make_machine(sfn, {"StartAt": "Each", "States": {
+        "Each": {"Type": "Map", "ItemsPath": "$.items", "ResultPath": "$.doubled",
+                 "ItemProcessor": {"StartAt": "Double", "States": {"Double": {
+                     "Type": "Task", "Resource": fn, "ResultSelector": {"v.$": "$.doubled"}, "End": True}}},
+                 "Next": "Child"},
+        "Child": {"Type": "Task", "Resource": "arn:aws:states:::states:startExecution.sync:2",
+                  "Parameters": {"StateMachineArn": child, "Input": {"values.$": "$.doubled[*].v"}},
+                  "ResultSelector": {"total.$": "$.Output.total", "status.$": "$.Status"}, "ResultPath": "$.child",
+                  "Next": "Repo"},
+        "Repo": {"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:ecr:createRepository",
+                 "Parameters": {"RepositoryName": repository}, "ResultSelector": {"name.$": "$.Repository.RepositoryName"},
+                 "ResultPath": "$.repo", "End": True},
+    }}, account=OTHER_ACCOUNT)
+    done = run(sfn, machine, {"items": [{"n": 2}, {"n": 5}]})
+    assert done["status"] == "SUCCEEDED", done
+    output = json.loads(done["output"])
+    assert output["doubled"] == [{"v": 4}, {"v": 10}]
+    assert output["child"] == {"total": 14, "status": "SUCCEEDED"}
+    assert output["repo"] == {"name": repository}
+    assert aws("ecr", account_id=OTHER_ACCOUNT).describe_repositories(repositoryNames=[repository])["repositories"]
+    with pytest.raises(ClientError):
+        aws("ecr").describe_repositories(repositoryNames=[repository])
+
+
 # --- CodeBuild .sync ---------------------------------------------------------------------------------------------
 
 

@@ -17,6 +17,7 @@ def install(ctx: ExtensionContext) -> None:
         executions,
         json_values,
         lambda_errors,
+        member_names,
         service_clients,
         status_events,
         task_timeouts,
@@ -29,6 +30,7 @@ def install(ctx: ExtensionContext) -> None:
     error_matching.install()
     emulated_time.install()
     json_values.install()
+    member_names.install()
     executions.install()
     execution_end.install()
     codebuild_task.install()
