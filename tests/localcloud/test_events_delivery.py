@@ -140,6 +140,11 @@ def test_envelope_has_account_and_all_fields(aws: Callable[..., Any]) -> None:
     assert event["account"] == ACCOUNT and event["region"] == REGION and event["source"] == source
     assert event["detail"] == {"n": 1} and event["resources"] == ["arn:aws:s3:::bucket"]
     assert event["time"].endswith("Z") and event["version"] == "0"
+    from datetime import UTC, datetime
+
+    put(aws, source, Time=datetime(2021, 3, 4, 5, 6, 7, tzinfo=UTC))
+    [stamped] = receive(aws, url)
+    assert json.loads(stamped["Body"])["time"] == "2021-03-04T05:06:07Z"
 
 
 def test_disabled_rule_delivers_nothing(aws: Callable[..., Any]) -> None:
@@ -300,6 +305,16 @@ def test_missing_target_goes_to_dlq_without_retries(aws: Callable[..., Any], loc
     assert a["RETRY_ATTEMPTS"] == "0" and "EXHAUSTED_RETRY_CONDITION" not in a
     counters = stats(localcloud)["targets"][f"{a['RULE_ARN']}#t1"]
     assert counters["dlq"] == 1 and counters.get("retried", 0) == 0
+
+    # A DLQ that is itself gone: the event is lost, counted as dlq_failed and dropped.
+    dead_dlq_url, dead_dlq_arn = make_queue(aws)
+    aws("sqs").delete_queue(QueueUrl=dead_dlq_url)
+    rule2, source2 = rule_to(aws, {"Arn": gone_arn, "DeadLetterConfig": {"Arn": dead_dlq_arn}})
+    put(aws, source2)
+    key = f"arn:aws:events:{REGION}:{ACCOUNT}:rule/{rule2}#t1"
+    lost = wait_for(lambda: stats(localcloud)["targets"].get(key, {}).get("dlq_failed") and
+                    stats(localcloud)["targets"][key])
+    assert lost["dropped"] == 1 and lost.get("dlq", 0) == 0
 
 
 def test_throttled_target_retried_until_max_attempts_then_dlq(aws: Callable[..., Any], localcloud: Any) -> None:
