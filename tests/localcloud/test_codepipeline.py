@@ -666,3 +666,44 @@ def test_stop_and_wait_lets_the_running_build_finish(aws: Callable[..., Any]) ->
     assert state[1]["actionStates"][0]["latestExecution"]["status"] == "Succeeded"
     assert state[1]["latestExecution"]["status"] == "Stopped"
     assert "latestExecution" not in state[2]
+
+
+def test_retry_failed_stage_reruns_only_failed_actions(aws: Callable[..., Any]) -> None:
+    """RetryStageExecution (FAILED_ACTIONS) resumes a Failed execution at its failed stage, re-running only the
+    failed action, and the execution goes on to succeed; RESUMED events mark it.
+
+    https://docs.aws.amazon.com/codepipeline/latest/APIReference/API_RetryStageExecution.html
+    https://docs.aws.amazon.com/codepipeline/latest/userguide/actions-retry.html
+    """
+    codepipeline, codebuild = aws("codepipeline"), aws("codebuild")
+    src, store = source_bucket(aws, {"x.txt": "x"})
+    steady = build_project(aws, ["echo steady"])
+    flaky = build_project(aws, ['test "$READY" = yes'])
+    name = create(aws, store, [source_stage(src), {"name": "Build", "actions": [
+        {"name": "Steady", "actionTypeId": TYPE["build"], "configuration": {"ProjectName": steady},
+         "inputArtifacts": [{"name": "SourceOut"}]},
+        {"name": "Flaky", "actionTypeId": TYPE["build"], "configuration": {"ProjectName": flaky},
+         "inputArtifacts": [{"name": "SourceOut"}]}]}])
+    tap = Tap(aws, {"source": ["aws.codepipeline"], "detail": {"pipeline": [name], "state": ["RESUMED"]}})
+    try:
+        execution_id = codepipeline.start_pipeline_execution(name=name)["pipelineExecutionId"]
+        assert wait_execution(codepipeline, name, execution_id)["status"] == "Failed"
+        with pytest.raises(ClientError) as err:
+            codepipeline.retry_stage_execution(pipelineName=name, stageName="Source", retryMode="FAILED_ACTIONS",
+                                               pipelineExecutionId=execution_id)
+        assert err.value.response["Error"]["Code"] == "StageNotRetryableException"
+        codebuild.update_project(name=flaky, environment=dict(
+            ENVIRONMENT, environmentVariables=[{"name": "READY", "value": "yes"}]))
+        retried = codepipeline.retry_stage_execution(pipelineName=name, stageName="Build",
+                                                     pipelineExecutionId=execution_id, retryMode="FAILED_ACTIONS")
+        assert retried["pipelineExecutionId"] == execution_id
+        assert wait_execution(codepipeline, name, execution_id)["status"] == "Succeeded"
+        seen = tap.wait_for(lambda s: len(s) >= 2)
+    finally:
+        tap.close()
+    assert sorted(summary(e) for e in seen) == [("Pipeline", "RESUMED"), ("Stage", "Build", "RESUMED")]
+    details = codepipeline.list_action_executions(pipelineName=name,
+                                                  filter={"pipelineExecutionId": execution_id})["actionExecutionDetails"]
+    runs = [(d["actionName"], d["status"]) for d in details]
+    assert sorted(runs) == sorted([("Flaky", "Succeeded"), ("Flaky", "Failed"), ("Steady", "Succeeded"),
+                                   ("Fetch", "Succeeded")])

@@ -114,13 +114,15 @@ def _run_group(run: ExecutionRun, stage: str, decls: list[dict[str, Any]]) -> li
     return results
 
 
-def run_stage(run: ExecutionRun, stage: dict[str, Any]) -> str:
-    """Run a stage's actions in runOrder; return Succeeded, Failed or Stopped."""
+def run_stage(run: ExecutionRun, stage: dict[str, Any], skip: frozenset[str] = frozenset(),
+              resumed: bool = False) -> str:
+    """Run a stage's actions in runOrder (except the already-succeeded ``skip`` ones of a retry); return
+    Succeeded, Failed or Stopped."""
     name = stage["name"]
     _set_stage(run, name, "InProgress")
-    events.stage_state(run, name, "STARTED")
+    events.stage_state(run, name, "RESUMED" if resumed else "STARTED")
     outcome = "Succeeded"
-    ordered = sorted(stage["actions"], key=lambda a: int(a.get("runOrder", 1)))
+    ordered = sorted((a for a in stage["actions"] if a["name"] not in skip), key=lambda a: int(a.get("runOrder", 1)))
     for _, group in groupby(ordered, key=lambda a: int(a.get("runOrder", 1))):
         results = _run_group(run, name, list(group))
         if "Failed" in results:
@@ -134,17 +136,21 @@ def run_stage(run: ExecutionRun, stage: dict[str, Any]) -> str:
     return outcome
 
 
-def run_execution(run: ExecutionRun) -> None:
-    """Run every stage of the execution in order and settle its final status."""
-    declared = {v["name"]: str(v.get("defaultValue", "")) for v in run.pipeline.get("variables") or []}
-    declared.update({v["name"]: str(v["value"]) for v in run.execution.variables or []})
-    with REGISTRY.lock:
-        run.variables["codepipeline"] = {"PipelineExecutionId": run.execution_id}
-        run.variables["variables"] = declared
-    events.pipeline_state(run, "STARTED")
+def run_execution(run: ExecutionRun, retry: tuple[str, frozenset[str]] | None = None) -> None:
+    """Run every stage of the execution in order and settle its final status; ``retry`` = (stage, actions to
+    skip) resumes a failed execution at that stage (RetryStageExecution)."""
+    if retry is None:
+        declared = {v["name"]: str(v.get("defaultValue", "")) for v in run.pipeline.get("variables") or []}
+        declared.update({v["name"]: str(v["value"]) for v in run.execution.variables or []})
+        with REGISTRY.lock:
+            run.variables["codepipeline"] = {"PipelineExecutionId": run.execution_id}
+            run.variables["variables"] = declared
+    events.pipeline_state(run, "RESUMED" if retry else "STARTED")
     outcome = "Succeeded"
+    names = [s["name"] for s in run.pipeline["stages"]]
+    first = names.index(retry[0]) if retry else 0
     try:
-        for stage in run.pipeline["stages"]:
+        for stage in run.pipeline["stages"][first:]:
             if run.stop_requested.is_set():
                 outcome = "Stopped"
                 break
@@ -152,8 +158,9 @@ def run_execution(run: ExecutionRun) -> None:
             if entry != "entered":
                 outcome = "Superseded" if entry == "superseded" else "Stopped"
                 break
+            resumed = bool(retry) and stage["name"] == retry[0]  # type: ignore[index]
             try:
-                result = run_stage(run, stage)
+                result = run_stage(run, stage, retry[1] if resumed else frozenset(), resumed)  # type: ignore[index]
             finally:
                 admission.leave(run, stage["name"])
             if result != "Succeeded":
@@ -172,18 +179,18 @@ def run_execution(run: ExecutionRun) -> None:
     events.pipeline_state(run, outcome.upper())
 
 
-def start(run: ExecutionRun) -> None:
-    """Run ``run`` on a background thread."""
-    thread = threading.Thread(target=_run_and_forget, args=(run,), daemon=True,
+def start(run: ExecutionRun, retry: tuple[str, frozenset[str]] | None = None) -> None:
+    """Run ``run`` (or resume it at a retried stage) on a background thread."""
+    thread = threading.Thread(target=_run_and_forget, args=(run, retry), daemon=True,
                               name=f"codepipeline-{run.execution_id}")
     with REGISTRY.lock:
         REGISTRY.threads.append(thread)
     thread.start()
 
 
-def _run_and_forget(run: ExecutionRun) -> None:
+def _run_and_forget(run: ExecutionRun, retry: tuple[str, frozenset[str]] | None) -> None:
     try:
-        run_execution(run)
+        run_execution(run, retry)
     finally:
         with REGISTRY.lock:
             current = threading.current_thread()

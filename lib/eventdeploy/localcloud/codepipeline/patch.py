@@ -198,6 +198,39 @@ def enable_stage_transition(self: Any) -> str:
     return _stage_transition(self, enabled=True)
 
 
+def retry_stage_execution(self: Any) -> ActionResult:
+    """RetryStageExecution: resume a failed execution at its failed stage, re-running the failed actions
+    (FAILED_ACTIONS) or all of them (ALL_ACTIONS), then the later stages."""
+    name, stage = self._get_param("pipelineName"), self._get_param("stageName")
+    execution_id, mode = self._get_param("pipelineExecutionId"), self._get_param("retryMode")
+    backend = self.codepipeline_backend
+    pipeline, _ = backend.get_pipeline(name)
+    if stage not in [s["name"] for s in pipeline["stages"]]:
+        raise _err("StageNotFoundException", f"Stage {stage} not found in pipeline {name}")
+    if mode not in ("FAILED_ACTIONS", "ALL_ACTIONS"):
+        raise _err("ValidationException", f"retryMode {mode!r} must be FAILED_ACTIONS or ALL_ACTIONS")
+    run = _run(backend, name, execution_id)
+    record = REGISTRY.record(backend.account_id, backend.region_name, name)
+    with REGISTRY.lock:
+        latest = record.stage_latest.get(stage) or {}
+        if run.execution.status != "Failed" or latest.get("pipelineExecutionId") != execution_id or \
+                latest.get("status") != "Failed":
+            raise _err("StageNotRetryableException",
+                       f"Stage {stage} of execution {execution_id} cannot be retried: only the failed stage of a "
+                       "Failed execution that is still the stage's latest execution can be")
+        if run.pipeline.get("version") != pipeline.get("version"):
+            raise _err("NotLatestPipelineExecutionException",
+                       f"Execution {execution_id} ran pipeline version {run.pipeline.get('version')}, the pipeline "
+                       f"is now version {pipeline.get('version')}")
+        succeeded = frozenset(a.name for a in run.actions if a.stage == stage and a.status == "Succeeded") \
+            if mode == "FAILED_ACTIONS" else frozenset()
+        run.execution.status = "InProgress"
+        run.execution.status_summary = None
+        run.execution.last_update_time = now()
+    engine.start(run, (stage, succeeded))
+    return ActionResult({"pipelineExecutionId": execution_id})
+
+
 def _job(job_id: str, account_id: str) -> Any:
     with REGISTRY.lock:
         job = REGISTRY.jobs.get(job_id)
@@ -296,5 +329,5 @@ def install() -> None:
     models.PipelineExecution.to_summary_dict = to_summary_dict  # type: ignore[method-assign]
     for method in (get_pipeline_state, list_action_executions, stop_pipeline_execution, put_approval_result,
                    put_job_success_result, put_job_failure_result, get_job_details, disable_stage_transition,
-                   enable_stage_transition):
+                   enable_stage_transition, retry_stage_execution):
         setattr(responses.CodePipelineResponse, method.__name__, method)
