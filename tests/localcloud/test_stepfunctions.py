@@ -268,6 +268,24 @@ def test_wait_state_and_retry_backoff_run_in_emulated_time(sfn: Any) -> None:
     assert 40 * TIME_SCALE * 0.95 <= second < 90 * TIME_SCALE * 0.95, second
 
 
+def test_full_jitter_spreads_retry_waits_below_the_interval(sfn: Any) -> None:
+    """https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html : JitterStrategy FULL
+    waits a random time between 0 and the computed interval before each retry."""
+    missing = f"arn:aws:lambda:{REGION}:{DEFAULT_ACCOUNT}:function:{unique('nope')}"
+    machine = make_machine(sfn, {"StartAt": "Call", "States": {"Call": {
+        "Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "Parameters": {"FunctionName": missing},
+        "Retry": [{"ErrorEquals": ["States.ALL"], "IntervalSeconds": 50, "BackoffRate": 1, "MaxAttempts": 4,
+                   "JitterStrategy": "FULL"}],
+        "End": True}}})
+    failed = run(sfn, machine)
+    gaps = _gaps(history(sfn, failed["executionArn"]), "TaskFailed", "TaskScheduled")
+    assert len(gaps) == 4
+    interval = 50 * TIME_SCALE
+    assert all(gap < interval + 0.25 for gap in gaps), gaps
+    # Without jitter every gap would be >= the interval; with FULL jitter all four are so with probability 1e-4.
+    assert min(gaps) < interval * 0.9, gaps
+
+
 # --- execution API shapes ------------------------------------------------------------------------------------
 
 PASS = {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}
