@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import os
 import re
 import textwrap
 import threading
@@ -19,6 +20,9 @@ import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
+
+from eventdeploy.localcloud import lifecycle
+from tests.conftest import free_port
 
 REGION = "us-east-1"
 
@@ -544,3 +548,78 @@ def test_metrics_published(localcloud: Any, aws: Callable[..., Any], make_functi
     assert stat("Errors") == 1
     assert stat("Duration", "SampleCount") == 3
     assert stat("ConcurrentExecutions", "Maximum") >= 1
+
+
+def test_init_error_reported_as_unhandled(aws: Callable[..., Any], make_function: Callable[..., str]) -> None:
+    """A handler module that fails to import returns Runtime.ImportModuleError as an Unhandled error.
+
+    https://docs.aws.amazon.com/lambda/latest/dg/python-exceptions.html
+    """
+    name = make_function("import module_that_is_not_there\ndef handler(event, context):\n    return 1\n")
+    resp, body = invoke_json(aws("lambda"), name)
+    assert resp["FunctionError"] == "Unhandled"
+    assert body["errorType"] == "Runtime.ImportModuleError"
+    assert body["errorMessage"] == ("Unable to import module 'app': No module named 'module_that_is_not_there'")
+
+
+def test_code_from_s3_layers_and_published_versions(aws: Callable[..., Any], make_function: Callable[..., str]) -> None:
+    """Code from S3, a layer's python/ folder on sys.path, and a published version running its own code.
+
+    https://docs.aws.amazon.com/lambda/latest/dg/python-package.html
+    https://docs.aws.amazon.com/lambda/latest/dg/packaging-layers.html#packaging-layers-paths
+    https://docs.aws.amazon.com/lambda/latest/dg/configuration-versions.html
+    """
+    layer_zip = io.BytesIO()
+    with zipfile.ZipFile(layer_zip, "w") as archive:
+        archive.writestr("python/shared_greeting.py", "GREETING = 'from the layer'\n")
+    layer_arn = aws("lambda").publish_layer_version(
+        LayerName=unique("layer"), Content={"ZipFile": layer_zip.getvalue()},
+        CompatibleRuntimes=["python3.11"])["LayerVersionArn"]
+    bucket = unique("code")
+    aws("s3").create_bucket(Bucket=bucket)
+    source = "import shared_greeting\ndef handler(event, context):\n    return [shared_greeting.GREETING, '%s']\n"
+    aws("s3").put_object(Bucket=bucket, Key="v1.zip", Body=zip_of(source % "v1"))
+    name = make_function("def handler(event, context):\n    return 'inline'\n", Layers=[layer_arn])
+    client = aws("lambda")
+    client.update_function_code(FunctionName=name, S3Bucket=bucket, S3Key="v1.zip")
+    assert invoke_json(client, name)[1] == ["from the layer", "v1"]
+    version = client.publish_version(FunctionName=name)["Version"]
+    client.update_function_code(FunctionName=name, ZipFile=zip_of(source % "v2"))
+    assert invoke_json(client, name)[1] == ["from the layer", "v2"]
+    resp, body = invoke_json(client, name, Qualifier=version)
+    assert body == ["from the layer", "v1"]
+    assert resp["ExecutedVersion"] == version
+
+
+def _gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+def test_reset_and_stop_end_every_worker(tmp_path: Any) -> None:
+    """Resetting or stopping the local cloud leaves no worker process behind (no Lambda equivalent: hygiene)."""
+    state_dir = tmp_path / "own-cloud"
+    status = lifecycle.start(port=free_port(), state_dir=state_dir, time_scale=0.01)
+    try:
+        def client(service: str) -> Any:
+            return boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
+                                         region_name=REGION).client(service, endpoint_url=status.endpoint)
+
+        def start_worker() -> int:
+            role = client("iam").create_role(RoleName=unique("r"), AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+            name = unique("fn")
+            client("lambda").create_function(FunctionName=name, Runtime="python3.11", Role=role,
+                                             Handler="app.handler", Code={"ZipFile": zip_of(COUNTER % "x")})
+            return int(invoke_json(client("lambda"), name)[1]["pid"])
+
+        pid = start_worker()
+        assert not _gone(pid)
+        lifecycle.reset(state_dir)
+        poll(lambda: _gone(pid), timeout=10)
+        pid = start_worker()
+    finally:
+        lifecycle.stop(state_dir)
+    poll(lambda: _gone(pid), timeout=10)

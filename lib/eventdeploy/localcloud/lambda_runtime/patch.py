@@ -49,7 +49,8 @@ def install(runtime: LambdaRuntime) -> None:
             # With Docker off moto keeps functions in the docker-less backend; a caller holding the other
             # backend (moto.backends.get_backend("lambda")) must still reach them.
             return store.invoke(function_name, qualifier, body, headers, response_headers)
-        _local.qualifier = qualifier_of(function_name, qualifier or getattr(_local, "query_qualifier", None))
+        qualifier = qualifier or getattr(_local, "query_qualifier", None)
+        _local.qualifier = qualifier_of(function_name, qualifier)
         try:
             return previous_backend_invoke(self, function_name, qualifier, body, headers, response_headers)
         finally:
