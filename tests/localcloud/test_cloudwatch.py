@@ -537,3 +537,42 @@ def test_metrics_insights_query_groups_orders_and_limits(aws: Aws) -> None:
         cw.get_metric_data(StartTime=t0, EndTime=t0 + timedelta(minutes=2), MetricDataQueries=[
             {"Id": "bad", "Expression": f'SELECT MEDIAN(Errors) FROM "{ns}"', "Period": 60}])
     assert "MEDIAN" in str(err.value)
+
+
+def test_cloudformation_stack_creates_evaluates_and_deletes_alarms(aws: Aws) -> None:
+    """AWS::CloudWatch::Alarm and AWS::CloudWatch::CompositeAlarm in a stack: Ref is the name, GetAtt Arn the ARN.
+
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudwatch-alarm.html
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudwatch-compositealarm.html
+    """
+    cfn, cw = aws("cloudformation"), aws("cloudwatch")
+    tag = uuid.uuid4().hex[:8]
+    template = {
+        "Resources": {
+            "Errors": {"Type": "AWS::CloudWatch::Alarm", "Properties": {
+                "AlarmName": f"stack-errors-{tag}", "Namespace": f"Test/{tag}", "MetricName": "Errors",
+                "Dimensions": [{"Name": "FunctionName", "Value": "fn"}], "Statistic": "Sum", "Period": "60",
+                "EvaluationPeriods": "1", "Threshold": "0", "ComparisonOperator": "GreaterThanThreshold",
+                "TreatMissingData": "breaching"}},
+            "Rollback": {"Type": "AWS::CloudWatch::CompositeAlarm", "Properties": {
+                "AlarmName": f"stack-rollback-{tag}", "AlarmRule": {"Fn::Sub": "ALARM(${Errors})"}}},
+        },
+        "Outputs": {"Name": {"Value": {"Ref": "Errors"}}, "Arn": {"Value": {"Fn::GetAtt": ["Errors", "Arn"]}}},
+    }
+    stack = f"alarms-{tag}"
+    cfn.create_stack(StackName=stack, TemplateBody=json.dumps(template))
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in cfn.describe_stacks(StackName=stack)["Stacks"][0]["Outputs"]}
+    assert outputs["Name"] == f"stack-errors-{tag}"
+    assert outputs["Arn"] == f"arn:aws:cloudwatch:us-east-1:123456789012:alarm:stack-errors-{tag}"
+    _wait_state(cw, f"stack-errors-{tag}", "ALARM")  # no data, treated as breaching
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        [parent] = cw.describe_alarms(AlarmNames=[f"stack-rollback-{tag}"],
+                                      AlarmTypes=["CompositeAlarm"])["CompositeAlarms"]
+        if parent["StateValue"] == "ALARM":
+            break
+        time.sleep(0.1)
+    assert parent["StateValue"] == "ALARM" and parent["AlarmRule"] == f"ALARM(stack-errors-{tag})"
+    cfn.delete_stack(StackName=stack)
+    gone = cw.describe_alarms(AlarmNamePrefix="stack-", AlarmTypes=["MetricAlarm", "CompositeAlarm"])
+    assert not [a for a in gone["MetricAlarms"] + gone["CompositeAlarms"] if tag in a["AlarmName"]]

@@ -500,6 +500,9 @@ def install() -> None:
 
     if _ORIGINALS:
         return
+    from eventdeploy.localcloud.cloudwatch import cfn
+
+    cfn.install()
     _ORIGINALS["put_metric_alarm"] = CloudWatchBackend.put_metric_alarm
     _ORIGINALS["delete_alarms"] = CloudWatchBackend.delete_alarms
     _ORIGINALS["update_state"] = Alarm.update_state
