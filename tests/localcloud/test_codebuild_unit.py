@@ -60,3 +60,38 @@ def test_pipeline_variable_resolution() -> None:
                                  variables) == {"A": "abc-e-1", "B": "plain"}
     with pytest.raises(ActionFailed, match=r"#\{Src.Missing\}"):
         resolve_configuration({"A": "#{Src.Missing}"}, variables)
+
+
+def test_start_triggered_records_the_trigger() -> None:
+    """https://docs.aws.amazon.com/codepipeline/latest/APIReference/API_ExecutionTrigger.html : an execution
+    started by an EventBridge rule carries triggerType CloudWatchEvent and the rule ARN (in-process helper)."""
+    import json
+    import uuid
+
+    from moto.codepipeline.models import codepipeline_backends
+    from moto.iam.models import iam_backends
+
+    from eventdeploy.localcloud.codepipeline import patch
+    from eventdeploy.localcloud.codepipeline.model import REGISTRY
+
+    patch.install()
+    account, region = "210987654321", "eu-west-1"
+    trust = {"Statement": [{"Effect": "Allow", "Principal": {"Service": "codepipeline.amazonaws.com"},
+                            "Action": "sts:AssumeRole"}]}
+    role = iam_backends[account]["aws"].create_role(
+        f"r-{uuid.uuid4().hex[:6]}", json.dumps(trust), "/", None, "", [], None)
+    gate = {"name": "Wait", "actionTypeId": {"category": "Approval", "owner": "AWS", "provider": "Manual",
+                                             "version": "1"}}
+    backend = codepipeline_backends[account][region]
+    name = f"p-{uuid.uuid4().hex[:6]}"
+    backend.create_pipeline({"name": name, "roleArn": role.arn, "artifactStore": {"type": "S3", "location": "b"},
+                             "stages": [{"name": "A", "actions": [dict(gate)]}, {"name": "B", "actions": [dict(gate)]}]},
+                            None)
+    rule = f"arn:aws:events:{region}:{account}:rule/deploy"
+    try:
+        execution_id = patch.start_triggered(account, region, name, "CloudWatchEvent", rule)
+        execution = backend.get_pipeline_execution(name, execution_id).to_dict()
+        assert execution["trigger"] == {"triggerType": "CloudWatchEvent", "triggerDetail": rule}
+        assert execution["status"] == "InProgress"
+    finally:
+        REGISTRY.clear()

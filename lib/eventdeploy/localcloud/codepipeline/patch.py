@@ -8,6 +8,7 @@ PutApprovalResult, PutJobSuccessResult, PutJobFailureResult, GetJobDetails).
 from __future__ import annotations
 
 import copy
+import threading
 from datetime import datetime
 from typing import Any
 
@@ -45,7 +46,22 @@ def _run(backend: Any, pipeline: str, execution_id: str) -> ExecutionRun:
     return run
 
 
+_trigger = threading.local()
+
+
 # -- backend ----------------------------------------------------------------------------------------------
+def start_triggered(account_id: str, region: str, name: str, trigger_type: str, trigger_detail: str) -> str:
+    """Start pipeline ``name`` in-process with an execution trigger other than StartPipelineExecution (e.g. an
+    EventBridge target: ``CloudWatchEvent`` with the rule ARN); return the execution id."""
+    from moto.codepipeline.models import codepipeline_backends
+
+    _trigger.value = {"triggerType": trigger_type, "triggerDetail": trigger_detail}
+    try:
+        return str(codepipeline_backends[account_id][region].start_pipeline_execution(name, None))
+    finally:
+        _trigger.value = None
+
+
 def start_execution(backend: Any, name: str, execution_id: str, trigger: dict[str, str]) -> None:
     """Turn moto's instantly-"Succeeded" execution into an InProgress one and run it in the background."""
     pipeline_obj = backend.pipelines[name]
@@ -282,8 +298,9 @@ def install() -> None:
     def start_pipeline_execution(self: Any, name: str, variables: list[dict[str, str]] | None) -> str:
         execution_id = prev_start(self, name, variables)
         partition = get_partition(self.region_name)
-        start_execution(self, name, execution_id, {"triggerType": "StartPipelineExecution",
-                                                   "triggerDetail": f"arn:{partition}:iam::{self.account_id}:root"})
+        trigger = getattr(_trigger, "value", None) or {
+            "triggerType": "StartPipelineExecution", "triggerDetail": f"arn:{partition}:iam::{self.account_id}:root"}
+        start_execution(self, name, execution_id, dict(trigger))
         return execution_id
 
     def _run_of(execution: Any) -> ExecutionRun | None:
