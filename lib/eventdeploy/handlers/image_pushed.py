@@ -6,7 +6,6 @@ of the same push starts nothing new and returns the first result.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -20,19 +19,13 @@ from aws_lambda_powertools.utilities.idempotency import (
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from .common import SYNTHETIC_PREFIX, InvalidEvent, client, logger, record_stage, trace_id
+from .naming import execution_name
 
 DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 
 persistence = DynamoDBPersistenceLayer(table_name=os.environ.get("IDEMPOTENCY_TABLE", "idempotency"))
 config = IdempotencyConfig(event_key_jmespath='["repository", "digest"]', expires_after_seconds=24 * 3600,
                            raise_on_no_idempotency_key=True)
-
-
-def execution_name(repository: str, digest: str) -> str:
-    """A deterministic execution name (≤ 80 chars of [A-Za-z0-9-_]) for one image: same push, same name."""
-    short = hashlib.sha256(f"{repository}@{digest}".encode()).hexdigest()[:16]
-    safe = re.sub(r"[^A-Za-z0-9-_]", "-", repository)[:50]
-    return f"{safe}-{short}"
 
 
 def parse(event: dict[str, Any]) -> dict[str, Any]:

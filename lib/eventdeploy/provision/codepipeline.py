@@ -8,6 +8,15 @@ from typing import Any
 from eventdeploy.provision.context import Provisioner
 
 
+def _project(current: Any, desired: Any) -> Any:
+    """``current`` reduced to the keys ``desired`` sets: the service adds defaults (empty artifact lists, …)."""
+    if isinstance(desired, dict) and isinstance(current, dict):
+        return {k: _project(current.get(k), v) for k, v in desired.items()}
+    if isinstance(desired, list) and isinstance(current, list) and len(desired) == len(current):
+        return [_project(c, d) for c, d in zip(current, desired, strict=True)]
+    return current
+
+
 def ensure_pipeline(p: Provisioner, suffix: str, role_arn: str, artifact_bucket: str,
                     stages: list[dict[str, Any]]) -> str:
     """A pipeline ``<prefix>-<suffix>`` with ``stages``; updated when its structure differs."""
@@ -18,8 +27,8 @@ def ensure_pipeline(p: Provisioner, suffix: str, role_arn: str, artifact_bucket:
     try:
         current = cp.get_pipeline(name=name)
         pipeline, meta = current["pipeline"], current.get("metadata", {})
-        comparable = {k: pipeline.get(k) for k in ("roleArn", "artifactStore", "stages")}
         wanted = {k: desired[k] for k in ("roleArn", "artifactStore", "stages")}
+        comparable = _project({k: pipeline.get(k) for k in wanted}, wanted)
         if json.dumps(comparable, sort_keys=True, default=str) != json.dumps(wanted, sort_keys=True, default=str):
             cp.update_pipeline(pipeline=desired | {"version": pipeline.get("version", 1)})
             p.changed("update", "codepipeline", name)
