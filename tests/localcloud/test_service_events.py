@@ -637,3 +637,34 @@ def test_ecr_image_scan_event_agrees_with_scan_findings(aws: Callable[..., Any])
     assert scan["detail"] == {"scan-status": "COMPLETE", "repository-name": repo,
                               "finding-severity-counts": expected_counts, "image-digest": digest,
                               "image-tags": ["v2"]}
+
+
+def test_managed_rule_evaluates_local_resources_and_reports_changes(aws: Callable[..., Any]) -> None:
+    """ECR_PRIVATE_TAG_IMMUTABILITY_ENABLED is evaluated when put and on StartConfigRulesEvaluation; fixing the
+    repository emits one change NON_COMPLIANT → COMPLIANT
+    (https://docs.aws.amazon.com/config/latest/developerguide/ecr-private-tag-immutability-enabled.html)."""
+    account = new_account()
+    tap = Tap(aws, account, "aws.config")
+    config, ecr = aws("config", account_id=account), aws("ecr", account_id=account)
+    repo = f"mutable-{uuid.uuid4().hex[:8]}"
+    ecr.create_repository(repositoryName=repo)
+    rule = f"immutable-tags-{uuid.uuid4().hex[:6]}"
+    config.put_config_rule(ConfigRule={
+        "ConfigRuleName": rule, "Scope": {"ComplianceResourceTypes": ["AWS::ECR::Repository"]},
+        "Source": {"Owner": "AWS", "SourceIdentifier": "ECR_PRIVATE_TAG_IMMUTABILITY_ENABLED"}})
+    first = tap.wait_for(lambda s: len(s) >= 1)[0]["detail"]
+    assert (first["resourceId"], first["resourceType"]) == (repo, "AWS::ECR::Repository")
+    assert first["newEvaluationResult"]["complianceType"] == "NON_COMPLIANT" and "oldEvaluationResult" not in first
+
+    ecr.put_image_tag_mutability(repositoryName=repo, imageTagMutability="IMMUTABLE")
+    config.start_config_rules_evaluation(ConfigRuleNames=[rule])
+    second = tap.wait_for(lambda s: len(s) >= 2)[1]["detail"]
+    assert second["oldEvaluationResult"]["complianceType"] == "NON_COMPLIANT"
+    assert second["newEvaluationResult"]["complianceType"] == "COMPLIANT"
+    config.start_config_rules_evaluation(ConfigRuleNames=[rule])
+    assert len(tap.settle(1.0)) == 2
+    [result] = config.get_compliance_details_by_resource(ResourceType="AWS::ECR::Repository",
+                                                         ResourceId=repo)["EvaluationResults"]
+    assert result["ComplianceType"] == "COMPLIANT"
+    assert config.describe_compliance_by_resource(ResourceType="AWS::ECR::Repository")["ComplianceByResources"] == [
+        {"ResourceType": "AWS::ECR::Repository", "ResourceId": repo, "Compliance": {"ComplianceType": "COMPLIANT"}}]

@@ -129,3 +129,17 @@ def test_property_errors_follow_the_registry_schema() -> None:
         "#: required key [ServiceToken] not found"]
     assert cfn_schema.unrecognized_types({"AWS::SQS::Queue", "AWS::Nope::Thing", "Custom::X"}, region) == [
         "AWS::Nope::Thing"]
+
+
+def test_managed_rule_scope() -> None:
+    """A rule's Scope limits which resources it judges (resource types, then one resource id)
+    (https://docs.aws.amazon.com/config/latest/APIReference/API_Scope.html)."""
+    from types import SimpleNamespace
+
+    from eventdeploy.localcloud.service_events.config_managed_rules import in_scope
+
+    assert in_scope(None, "AWS::S3::Bucket", "b")
+    by_type = SimpleNamespace(compliance_resource_types=["AWS::ECR::Repository"], compliance_resource_id=None)
+    assert in_scope(by_type, "AWS::ECR::Repository", "r") and not in_scope(by_type, "AWS::S3::Bucket", "b")
+    by_id = SimpleNamespace(compliance_resource_types=["AWS::ECR::Repository"], compliance_resource_id="r")
+    assert in_scope(by_id, "AWS::ECR::Repository", "r") and not in_scope(by_id, "AWS::ECR::Repository", "other")

@@ -6,6 +6,7 @@ Adds what moto lacks, per the Config API reference (https://docs.aws.amazon.com/
 https://docs.aws.amazon.com/config/latest/developerguide/evaluate-config_develop-rules_example-events.html, as a
 ScheduledNotification), ``DescribeComplianceByConfigRule``, ``DescribeComplianceByResource``,
 ``GetComplianceDetailsByConfigRule``, ``GetComplianceDetailsByResource`` and ``DeleteEvaluationResults``.
+Managed rules listed in ``config_managed_rules`` are evaluated when put and on StartConfigRulesEvaluation.
 A result that changes a resource's compliance emits ``Config Rules Compliance Change`` (source ``aws.config``,
 ``resources`` empty) on the default bus (https://docs.aws.amazon.com/config/latest/developerguide/monitor-config-with-cloudwatchevents.html).
 """
@@ -22,6 +23,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from eventdeploy.localcloud import internal
+from eventdeploy.localcloud.service_events import config_managed_rules as managed_rules
 from eventdeploy.localcloud.service_events.config_store import (
     COMPLIANCE_TYPES,
     EvaluationResult,
@@ -120,12 +122,34 @@ def put_evaluations(self: Any, evaluations: list[dict[str, Any]] | None = None, 
         ))
     if test_mode:
         return {"FailedEvaluations": []}  # TestMode checks the call but records nothing
-    for result in parsed:
-        changed, old = store.record(self.account_id, self.region_name, result)
-        if changed:
-            emit_event(self.account_id, self.region_name, SOURCE, DETAIL_TYPE,
-                       change_detail(self.account_id, self.region_name, rule.config_rule_arn, result, old), [])
+    record_results(self, rule, parsed)
     return {"FailedEvaluations": []}
+
+
+def record_results(backend: Any, rule: Any, results: list[EvaluationResult]) -> None:
+    """Store results; each that changes a resource's compliance emits a compliance change event."""
+    for result in results:
+        changed, old = store.record(backend.account_id, backend.region_name, result)
+        if changed:
+            emit_event(backend.account_id, backend.region_name, SOURCE, DETAIL_TYPE,
+                       change_detail(backend.account_id, backend.region_name, rule.config_rule_arn, result, old), [])
+
+
+def evaluate_managed_rule(backend: Any, rule: Any) -> bool:
+    """Evaluate an emulated managed rule now; False if the local cloud does not emulate it."""
+    found = managed_rules.verdicts(rule, backend.account_id, backend.region_name)
+    if found is None:
+        log.warning("managed config rule %s (%s) is not evaluated by the local cloud", rule.config_rule_name,
+                    rule.source.source_identifier)
+        return False
+    now = datetime.now(UTC)
+    results = [EvaluationResult(rule.config_rule_name, rtype, rid, compliance, annotation, now, now, now)
+               for rtype, rid, compliance, annotation in found]
+    # Resources that are gone no longer have a verdict.
+    present = {(r.resource_type, r.resource_id) for r in results}
+    store.keep_only(backend.account_id, backend.region_name, rule.config_rule_name, present)
+    record_results(backend, rule, results)
+    return True
 
 
 def _filter(results: list[EvaluationResult], compliance_types: list[str] | None) -> list[EvaluationResult]:
@@ -206,13 +230,12 @@ def rule_invocation_event(account_id: str, region: str, rule: Any, invoked: date
 
 
 def start_config_rules_evaluation(self: Any, rule_names: list[str] | None) -> None:
-    """StartConfigRulesEvaluation: invoke each named custom Lambda rule (managed rules are not evaluated here)."""
+    """StartConfigRulesEvaluation: invoke each custom Lambda rule; evaluate each emulated managed rule."""
     names = rule_names or sorted(self.config_rules)
     rules = [_rule(self, name) for name in names]
     for rule in rules:
-        if rule.source.owner != "CUSTOM_LAMBDA":
-            log.warning("config rule %s is a managed rule; the local cloud does not evaluate managed rules",
-                        rule.config_rule_name)
+        if rule.source.owner == "AWS":
+            evaluate_managed_rule(self, rule)
             continue
         event = rule_invocation_event(self.account_id, self.region_name, rule, datetime.now(UTC))
         internal.client("lambda", self.account_id, self.region_name).invoke(
@@ -223,6 +246,21 @@ def delete_evaluation_results(self: Any, rule_name: str) -> None:
     """DeleteEvaluationResults: forget the rule's results."""
     _rule(self, rule_name)
     store.drop_rule(self.account_id, self.region_name, rule_name)
+
+
+def _wrap_put_config_rule(previous: Callable[..., Any]) -> Callable[..., Any]:
+    def put_config_rule(self: Any, config_rule: dict[str, Any], tags: list[dict[str, str]] | None = None) -> str:
+        answer = previous(self, config_rule, tags)
+        name = config_rule.get("ConfigRuleName") or next(
+            (r.config_rule_name for r in self.config_rules.values()
+             if config_rule.get("ConfigRuleArn") in (None, r.config_rule_arn)
+             and config_rule.get("ConfigRuleId") in (None, r.config_rule_id)), None)
+        rule = self.config_rules.get(name) if name else None
+        if rule is not None and rule.source.owner == "AWS":
+            evaluate_managed_rule(self, rule)  # AWS Config evaluates a rule as soon as it is added or changed
+        return answer
+
+    return put_config_rule
 
 
 def _wrap_delete_config_rule(previous: Callable[..., Any]) -> Callable[..., Any]:
@@ -285,6 +323,7 @@ def install() -> None:
     ConfigBackend.describe_compliance_by_resource = describe_compliance_by_resource  # type: ignore[attr-defined]
     ConfigBackend.start_config_rules_evaluation = start_config_rules_evaluation  # type: ignore[attr-defined]
     ConfigBackend.delete_evaluation_results = delete_evaluation_results  # type: ignore[attr-defined]
+    ConfigBackend.put_config_rule = _wrap_put_config_rule(ConfigBackend.put_config_rule)  # type: ignore[method-assign]
     ConfigBackend.delete_config_rule = _wrap_delete_config_rule(  # type: ignore[method-assign]
         ConfigBackend.delete_config_rule)
     for name, handler in _responses().items():

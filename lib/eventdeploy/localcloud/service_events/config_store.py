@@ -146,6 +146,13 @@ class ComplianceStore:
             for key in [k for k in results if k[0] == rule_name]:
                 del results[key]
 
+    def keep_only(self, account_id: str, region: str, rule_name: str, resources: set[tuple[str, str]]) -> None:
+        """Forget the rule's results for resources not in ``resources`` (type, id)."""
+        with self._lock:
+            results = self._results.get((account_id, region), {})
+            for key in [k for k in results if k[0] == rule_name and (k[1], k[2]) not in resources]:
+                del results[key]
+
     def clear(self) -> None:
         """Forget everything."""
         with self._lock:
