@@ -591,3 +591,26 @@ def test_service_events_bypass_reserved_source_check(aws: Callable[..., Any]) ->
     assert event["source"] == "aws.states" and event["account"] == ACCOUNT
     assert event["detail-type"] == "Step Functions Execution Status Change"
 
+
+
+# ---- Scheduled rules ----------------------------------------------------------------------------------------
+
+
+def test_scheduled_rule_fires_scheduled_event(aws: Callable[..., Any]) -> None:
+    """https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-create-rule-schedule.html: a rate() rule on
+    the default bus sends its targets "Scheduled Event" from aws.events with the rule ARN as resource (here in
+    emulated time: one minute passes in 0.6 s at the tests' time scale); invalid expressions are rejected."""
+    events = aws("events")
+    url, arn = make_queue(aws)
+    name = uid("every-minute")
+    rule_arn = events.put_rule(Name=name, ScheduleExpression="rate(1 minute)")["RuleArn"]
+    events.put_targets(Rule=name, Targets=[{"Id": "t1", "Arn": arn}])
+    first = receive(aws, url, timeout=15)
+    events.disable_rule(Name=name)
+    [message] = first
+    event = json.loads(message["Body"])
+    assert event["source"] == "aws.events" and event["detail-type"] == "Scheduled Event"
+    assert event["resources"] == [rule_arn] and event["account"] == ACCOUNT and event["detail"] == {}
+    with pytest.raises(ClientError) as err:
+        events.put_rule(Name=uid("bad"), ScheduleExpression="cron(0 12 * * * *)")
+    assert err.value.response["Error"]["Code"] == "ValidationException"

@@ -103,3 +103,27 @@ def test_bus_policy_evaluation() -> None:
     assert not ok("333333333333", detail_type="Secret Thing")
     assert not ok("444444444444")
     assert not policy.is_allowed(None, bus, "111111111111", "222222222222", "s", "d")
+
+
+def test_schedule_expressions() -> None:
+    """https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-scheduled-rule-pattern.html: rate units are
+    singular for 1; cron has six fields with '?' in exactly one day field; L is the month's last day."""
+    from datetime import UTC, datetime
+
+    import pytest
+
+    from eventdeploy.localcloud.events.schedule import InvalidSchedule, parse_schedule
+
+    assert parse_schedule("rate(1 minute)").period == 60
+    assert parse_schedule("rate(5 hours)").period == 5 * 3600
+    for bad in ("rate(1 minutes)", "rate(2 hour)", "rate(0 minutes)", "cron(0 12 * * * *)",
+                "cron(0 12 * *)", "cron(61 * * * ? *)", "cron(0 12 ? * MON#2 *)", "every minute"):
+        with pytest.raises(InvalidSchedule):
+            parse_schedule(bad)
+    start = datetime(2024, 1, 31, 12, 0, tzinfo=UTC)  # a Wednesday
+    assert parse_schedule("cron(0 12 * * ? *)").next_after(start) == datetime(2024, 2, 1, 12, 0, tzinfo=UTC)
+    assert parse_schedule("cron(15 10 ? * MON-FRI *)").next_after(start) == datetime(2024, 2, 1, 10, 15, tzinfo=UTC)
+    assert parse_schedule("cron(0/15 * * * ? *)").next_after(start) == datetime(2024, 1, 31, 12, 15, tzinfo=UTC)
+    assert parse_schedule("cron(0 8 L * ? *)").next_after(start) == datetime(2024, 2, 29, 8, 0, tzinfo=UTC)
+    assert parse_schedule("cron(0 0 1 JAN ? 2025)").next_after(start) == datetime(2025, 1, 1, 0, 0, tzinfo=UTC)
+    assert parse_schedule("cron(30 9 ? * SUN *)").next_after(start) == datetime(2024, 2, 4, 9, 30, tzinfo=UTC)

@@ -32,6 +32,7 @@ from eventdeploy.localcloud.events.event_metrics import EventMetrics
 from eventdeploy.localcloud.events.faults import FaultRegistry
 from eventdeploy.localcloud.events.patterns import CompiledPattern, InvalidEventPattern, compile_pattern
 from eventdeploy.localcloud.events.retry import RetryPolicy, RetryTimer, backoff
+from eventdeploy.localcloud.events.schedule import Scheduler
 from eventdeploy.localcloud.events.stats import DeliveryStats
 from eventdeploy.localcloud.events.targets import Arn, DeliveryError
 from eventdeploy.localcloud.events.transform import RenderContext, TargetInput, compile_target_input
@@ -123,6 +124,7 @@ class Engine:
             thread.start()
         self._timer = RetryTimer(self._submit)
         self.metrics.start()
+        self.scheduler = Scheduler(self.trigger)
 
     # ---- hooks -------------------------------------------------------------------------------------------
     def subscribe_ingest(self, callback: IngestCallback) -> None:
@@ -150,12 +152,32 @@ class Engine:
         generation = self._generation
         self._submit(lambda: self._route(accepted, generation))
 
+    def trigger(self, account_id: str, region: str, rule: Any, event: dict[str, Any]) -> None:
+        """Send ``event`` to every target of ``rule`` without matching (scheduled rules fire this way)."""
+        accepted = Accepted(account_id, region, rule.event_bus_name, event, time.time())
+        generation = self._generation
+
+        def run() -> None:
+            if generation != self._generation:
+                return
+            self.stats.rule(rule.arn, "matched")
+            self.metrics.rule_count(account_id, region, rule.event_bus_name, rule.name, "TriggeredRules")
+            for target in list(rule.targets):
+                try:
+                    retry = RetryPolicy.from_target(target)
+                except ValueError:
+                    retry = RetryPolicy()
+                self._attempt(Delivery(accepted, rule.arn, rule.name, target, retry, generation))
+
+        self._submit(run)
+
     # ---- lifecycle ---------------------------------------------------------------------------------------
     def reset(self) -> None:
         """Abandon queued and in-flight work of the old state, drop pending retries, caches and counters."""
         # Tasks carry the generation they were made in; bumping it makes every older task a no-op.
         self._generation += 1
         self._timer.clear()
+        self.scheduler.clear()
         while True:
             try:
                 self._queue.get_nowait()
@@ -171,6 +193,7 @@ class Engine:
     def shutdown(self) -> None:
         """Stop the workers, the retry timer and the metrics flusher."""
         self._generation += 1
+        self.scheduler.stop()
         self._timer.stop()
         for _ in self._threads:
             self._queue.put(None)

@@ -4,6 +4,7 @@
   Lambda/Step Functions targets; ours validates per entry and hands accepted events to the engine.
 - ``EventsBackend.put_targets`` is wrapped: target input, RetryPolicy and DeadLetterConfig are validated as
   AWS's PutTargets does, then moto stores the targets.
+- ``EventsBackend.put_rule`` is wrapped: a ScheduleExpression must parse (rate/cron) as AWS requires.
 - ``EventBus.create_from_cloudformation_json`` is wrapped so an ``AWS::Events::EventBus`` ``Policy`` applies.
 """
 
@@ -14,6 +15,7 @@ from typing import Any
 
 from eventdeploy.localcloud.events.put_events import TooManyEntries, put_events
 from eventdeploy.localcloud.events.retry import InvalidRetryPolicy, RetryPolicy
+from eventdeploy.localcloud.events.schedule import InvalidSchedule, parse_schedule
 from eventdeploy.localcloud.events.transform import InvalidTargetInput, compile_target_input
 
 _installed = False
@@ -64,8 +66,20 @@ def install() -> None:
                 raise ValidationException(str(exc)) from exc
         return previous_put_targets(self, name, event_bus_arn, targets)
 
+    previous_put_rule = models.EventsBackend.put_rule
+
+    def _put_rule(self: Any, *args: Any, **kwargs: Any) -> Any:
+        expression = kwargs.get("scheduled_expression", args[5] if len(args) > 5 else None)
+        if expression:
+            try:
+                parse_schedule(expression)
+            except InvalidSchedule as exc:
+                raise ValidationException(f"Parameter ScheduleExpression is not valid. ({exc})") from exc
+        return previous_put_rule(self, *args, **kwargs)
+
     models.EventsBackend.put_events = _put_events
     models.EventsBackend.put_targets = _put_targets
+    models.EventsBackend.put_rule = _put_rule
 
     previous_cfn = models.EventBus.create_from_cloudformation_json.__func__
 
