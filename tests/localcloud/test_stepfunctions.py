@@ -268,6 +268,20 @@ def test_wait_state_and_retry_backoff_run_in_emulated_time(sfn: Any) -> None:
     assert 40 * TIME_SCALE * 0.95 <= second < 90 * TIME_SCALE * 0.95, second
 
 
+def test_state_machine_timeout_counts_emulated_wait_time(sfn: Any) -> None:
+    """https://docs.aws.amazon.com/step-functions/latest/dg/statemachine-structure.html : TimeoutSeconds is the
+    longest an execution may run; a Wait longer than it times the execution out, a shorter one does not."""
+    def machine(wait: int) -> str:
+        return make_machine(sfn, {"TimeoutSeconds": 30, "StartAt": "Nap", "States": {
+            "Nap": {"Type": "Wait", "Seconds": wait, "End": True}}})
+
+    too_long = run(sfn, machine(100))
+    assert too_long["status"] == "TIMED_OUT", too_long
+    # 30 emulated seconds are 0.3 s at the tests' time scale; the 100 s Wait alone would take 1 s.
+    assert (too_long["stopDate"] - too_long["startDate"]).total_seconds() < 100 * TIME_SCALE * 0.9
+    assert run(sfn, machine(10))["status"] == "SUCCEEDED"
+
+
 def test_full_jitter_spreads_retry_waits_below_the_interval(sfn: Any) -> None:
     """https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html : JitterStrategy FULL
     waits a random time between 0 and the computed interval before each retry."""
