@@ -107,7 +107,7 @@ def decide(rule: Rule, slots: list[float], points: dict[float, Point], current: 
         return Outcome(
             "INSUFFICIENT_DATA",
             f"Insufficient Data: {_plural(missing, 'datapoint')} {'was' if missing == 1 else 'were'} unknown.",
-            _reason_data(rule, real, now),
+            _insufficient_reason_data(rule, slots, points, now),
         )
     new_state = "ALARM" if n_breach >= m else "OK"
     shown = breaching if new_state == "ALARM" else ok
@@ -147,6 +147,19 @@ def _reason_data(rule: Rule, points: list[Point], now: float) -> dict[str, Any]:
     data["evaluatedDatapoints"] = [
         {"timestamp": iso_millis(p.timestamp), "sampleCount": float(p.sample_count), "value": float(p.value)}
         for p in reversed(points)
+    ]
+    return data
+
+
+def _insufficient_reason_data(rule: Rule, slots: list[float], points: dict[float, Point], now: float,
+                              ) -> dict[str, Any]:
+    """Reason data of an INSUFFICIENT_DATA evaluation: every period of the range, a bare timestamp where missing."""
+    data = _reason_data(rule, [], now)
+    data["recentDatapoints"] = [float(points[t].value) for t in slots if t in points]
+    data["evaluatedDatapoints"] = [
+        {"timestamp": iso_millis(t), "sampleCount": float(points[t].sample_count), "value": float(points[t].value)}
+        if t in points else {"timestamp": iso_millis(t)}
+        for t in reversed(slots)
     ]
     return data
 
