@@ -296,6 +296,28 @@ def test_timeout_kills_worker_and_reports_task_timed_out(aws: Callable[..., Any]
     assert invoke_json(client, name)[1] != pid
 
 
+def test_process_exit_is_runtime_exit_error(aws: Callable[..., Any], make_function: Callable[..., str]) -> None:
+    """A handler that ends its process gets Runtime.ExitError, and the next invoke starts a new environment.
+
+    https://docs.aws.amazon.com/lambda/latest/dg/python-exceptions.html
+    """
+    name = make_function("""
+        import os
+        def handler(event, context):
+            if event.get("exit"):
+                os._exit(3)
+            return os.getpid()
+    """)
+    client = aws("lambda")
+    pid = invoke_json(client, name)[1]
+    resp, body = invoke_json(client, name, {"exit": True})
+    assert resp["FunctionError"] == "Unhandled"
+    assert body["errorType"] == "Runtime.ExitError"
+    assert body["errorMessage"] == (f"RequestId: {resp['ResponseMetadata']['RequestId']} "
+                                    "Error: Runtime exited with error: exit status 3")
+    assert invoke_json(client, name)[1] != pid
+
+
 def test_unhandled_exception_shape(aws: Callable[..., Any], make_function: Callable[..., str]) -> None:
     """An exception raised by the handler comes back as FunctionError Unhandled with Lambda's error object.
 

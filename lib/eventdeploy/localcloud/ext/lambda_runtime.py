@@ -4,6 +4,8 @@ Settings (environment of the server process):
   EVENTDEPLOY_LAMBDA_CONCURRENCY    account concurrency quota per Region (default 10; AWS's default is 1000)
   EVENTDEPLOY_LAMBDA_MAX_WORKERS    warm worker processes kept in total (default max(20, quota))
   EVENTDEPLOY_LAMBDA_ASYNC_THREADS  threads running asynchronous invocations (default = quota)
+  EVENTDEPLOY_LAMBDA_IDLE_TIMEOUT   seconds an idle warm worker is kept before it is stopped (default 600)
+Reserved concurrency carves out of the quota: unreserved functions share quota minus all reservations.
 Admin route ``/_localcloud/lambda-runtime``: GET → workers/queue figures; POST ``{"account_concurrency":
 {"<account>": n}}`` sets one account's quota; POST ``{"flush": true}`` waits until logs and metrics are written.
 """

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -96,6 +97,17 @@ class WorkerPool:
                 del self._current[identity]
         for worker in doomed:
             self._stop(worker)
+
+    def reap_idle(self, idle_for_s: float) -> int:
+        """Stop workers idle for more than ``idle_for_s`` seconds (Lambda recycles unused environments)."""
+        cutoff = time.monotonic() - idle_for_s
+        with self._lock:
+            doomed = [w for ws in self._idle.values() for w in ws if w.last_used < cutoff]
+            for worker in doomed:
+                self._idle[(worker.spec.identity, worker.fingerprint)].remove(worker)
+        for worker in doomed:
+            self._stop(worker)
+        return len(doomed)
 
     def stop_all(self) -> None:
         """Kill every worker process, busy or idle (reset and shutdown)."""

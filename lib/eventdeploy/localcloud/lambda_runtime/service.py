@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -84,6 +85,16 @@ class LambdaRuntime:
         from eventdeploy.localcloud.lambda_runtime.async_invoke import AsyncQueue
 
         self.async_queue = AsyncQueue(self, settings.async_threads)
+        self._stopping = threading.Event()
+        threading.Thread(target=self._reap, name="lambda-idle-reaper", daemon=True).start()
+
+    def _reap(self) -> None:
+        interval = min(30.0, self.settings.idle_timeout_s / 2)
+        while not self._stopping.wait(interval):
+            try:
+                self.pool.reap_idle(self.settings.idle_timeout_s)
+            except Exception:  # the reaper must keep running
+                log.exception("reaping idle Lambda workers failed")
 
     # -- concurrency ------------------------------------------------------------------------
     def _latest(self, spec: FunctionSpec) -> Any:
@@ -178,6 +189,7 @@ class LambdaRuntime:
 
     def shutdown(self) -> None:
         """Stop the workers and background threads for good."""
+        self._stopping.set()
         self.async_queue.stop()
         self.pool.stop_all()
         self.background.stop()

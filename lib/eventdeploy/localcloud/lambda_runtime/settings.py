@@ -31,15 +31,18 @@ class RuntimeSettings:
     max_workers: int = 20
     # Threads that run queued asynchronous invocations.
     async_threads: int = 10
+    # Idle warm workers older than this (real seconds) are stopped, as Lambda recycles unused environments.
+    idle_timeout_s: int = 600
 
     @classmethod
     def from_env(cls) -> RuntimeSettings:
-        """``EVENTDEPLOY_LAMBDA_CONCURRENCY``, ``EVENTDEPLOY_LAMBDA_MAX_WORKERS``, ``EVENTDEPLOY_LAMBDA_ASYNC_THREADS``."""
+        """Read ``EVENTDEPLOY_LAMBDA_{CONCURRENCY,MAX_WORKERS,ASYNC_THREADS,IDLE_TIMEOUT}``."""
         concurrency = _int_env("EVENTDEPLOY_LAMBDA_CONCURRENCY", 10, 1)
         return cls(
             account_concurrency=concurrency,
             max_workers=_int_env("EVENTDEPLOY_LAMBDA_MAX_WORKERS", max(20, concurrency), 1),
             async_threads=_int_env("EVENTDEPLOY_LAMBDA_ASYNC_THREADS", concurrency, 1),
+            idle_timeout_s=_int_env("EVENTDEPLOY_LAMBDA_IDLE_TIMEOUT", 600, 1),
         )
 
     def limit_for(self, account_id: str) -> int:
