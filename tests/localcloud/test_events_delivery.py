@@ -614,3 +614,23 @@ def test_scheduled_rule_fires_scheduled_event(aws: Callable[..., Any]) -> None:
     with pytest.raises(ClientError) as err:
         events.put_rule(Name=uid("bad"), ScheduleExpression="cron(0 12 * * * *)")
     assert err.value.response["Error"]["Code"] == "ValidationException"
+
+
+def test_bus_to_bus_loop_is_not_invoked(aws: Callable[..., Any], localcloud: Any) -> None:
+    """https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-monitoring.html (DeadLetterInvocations):
+    a target that would bring the event back to a bus it already passed through is not invoked."""
+    events = aws("events")
+    bus_a, bus_b = uid("bus-a"), uid("bus-b")
+    arn_a = events.create_event_bus(Name=bus_a)["EventBusArn"]
+    arn_b = events.create_event_bus(Name=bus_b)["EventBusArn"]
+    source = uid("test.loop")
+    rule_to(aws, {"Arn": arn_b}, bus=bus_a, source=source)
+    back, _ = rule_to(aws, {"Arn": arn_a}, bus=bus_b, source=source)
+    tap_url, tap_arn = make_queue(aws)
+    rule_to(aws, {"Arn": tap_arn}, bus=bus_b, source=source)
+    put(aws, source, bus=bus_a)
+    assert len(receive(aws, tap_url)) == 1
+    key = f"arn:aws:events:{REGION}:{ACCOUNT}:rule/{bus_b}/{back}#t1"
+    counters = wait_for(lambda: stats(localcloud)["targets"].get(key))
+    assert counters.get("dropped") == 1 and counters.get("delivered", 0) == 0
+    assert receive(aws, tap_url, timeout=0.3) == []

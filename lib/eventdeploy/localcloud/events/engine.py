@@ -53,8 +53,8 @@ class Accepted:
     bus_name: str
     event: dict[str, Any]
     ingested_at: float
-    # (account, region) of each bus the event passed through before this one.
-    hops: tuple[tuple[str, str], ...] = ()
+    # (account, region, bus name) of each bus the event passed through before this one.
+    hops: tuple[tuple[str, str, str], ...] = ()
     rule_names: frozenset[str] | None = None
 
     @property
@@ -98,6 +98,13 @@ def _pinned_sources(text: str) -> frozenset[str] | None:
     return None
 
 
+class LoopDetected(DeliveryError):
+    """Delivering would bring the event back to a bus it already passed through."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("LOOP_DETECTED", message, False)
+
+
 def iso_millis(epoch: float) -> str:
     """``epoch`` as an ISO 8601 UTC timestamp with milliseconds."""
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
@@ -132,7 +139,7 @@ class Engine:
         self._subscribers.append(callback)
 
     def ingest(self, account_id: str, region: str, bus_name: str, event: dict[str, Any],
-               hops: tuple[tuple[str, str], ...] = ()) -> None:
+               hops: tuple[tuple[str, str, str], ...] = ()) -> None:
         """Accept ``event`` (a full envelope) onto ``bus_name`` of ``account_id``: notify subscribers, then route."""
         accepted = Accepted(account_id, region, bus_name, event, time.time(), hops)
         self.stats.bus(accepted.bus_arn, "accepted")
@@ -333,15 +340,15 @@ class Engine:
         bus_name = arn.resource[len("event-bus/"):]
         crossing_account = arn.account != accepted.account
         crossing_region = arn.region != accepted.region
-        hops = accepted.hops + ((accepted.account, accepted.region),)
-        if crossing_account and any(a != accepted.account for a, _ in accepted.hops):
+        hops = accepted.hops + ((accepted.account, accepted.region, accepted.bus_name),)
+        if (arn.account, arn.region, bus_name) in hops or len(hops) > MAX_BUS_HOPS:
+            raise LoopDetected(f"Event {accepted.event.get('id')} would reach bus {arn.text} again (a loop)")
+        if crossing_account and any(a != accepted.account for a, _, _ in accepted.hops):
             raise DeliveryError("THIRD_ACCOUNT_HOP_DETECTED",
                                 f"Event {accepted.event.get('id')} already crossed an account boundary", False)
-        if crossing_region and any(r != accepted.region for _, r in accepted.hops):
+        if crossing_region and any(r != accepted.region for _, r, _ in accepted.hops):
             raise DeliveryError("THIRD_REGION_HOP_DETECTED",
                                 f"Event {accepted.event.get('id')} already crossed a region boundary", False)
-        if len(hops) > MAX_BUS_HOPS:
-            raise DeliveryError("INVALID_PARAMETER", f"Event {accepted.event.get('id')} loops between buses", False)
         failure = "CROSS_ACCOUNT_INGESTION_FAILED" if crossing_account else (
             "CROSS_REGION_INGESTION_FAILED" if crossing_region else "NO_RESOURCE")
         bus = events_backends[arn.account][arn.region].event_buses.get(bus_name)
@@ -358,6 +365,13 @@ class Engine:
 
     def _failed(self, delivery: Delivery, error: DeliveryError) -> None:
         accepted = delivery.accepted
+        if isinstance(error, LoopDetected):
+            # AWS does not invoke a target that would run the same rule again: DeadLetterInvocations, no retry.
+            self.stats.target(delivery.rule_arn, delivery.target["Id"], "dropped")
+            self.metrics.rule_count(accepted.account, accepted.region, accepted.bus_name, delivery.rule_name,
+                                    "DeadLetterInvocations")
+            log.info("%s", error.message)
+            return
         exhausted: str | None = None
         if error.retriable:
             if delivery.retries >= delivery.retry.max_attempts:
