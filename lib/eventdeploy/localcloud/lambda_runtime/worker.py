@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -64,6 +65,7 @@ class Worker:
         self._out = open(self.out_path, "wb")  # noqa: SIM115 - lives as long as the worker
         self._reader = open(self.out_path, "rb")  # noqa: SIM115
         self._status_fd: int | None = None
+        self._kill_lock = threading.Lock()
         self.cold = True
         self.dead = False
         self.last_used = time.monotonic()
@@ -111,7 +113,10 @@ class Worker:
 
     # ------------------------------------------------------------------------------------------
     def _read_lines(self) -> list[str]:
-        data = self._reader.read()
+        try:
+            data = self._reader.read()
+        except ValueError:  # closed: the worker was stopped by a reset while this invocation ran
+            return []
         if not data:
             return []
         text = data.decode("utf-8", errors="replace")
@@ -233,9 +238,13 @@ class Worker:
 
     def kill(self) -> None:
         """End the process and its Runtime API endpoint; safe to call twice."""
-        if self.dead:
-            return
-        self.dead = True
+        with self._kill_lock:
+            if self.dead:
+                return
+            self.dead = True
+            self._stop_process()
+
+    def _stop_process(self) -> None:
         if self.proc.poll() is None:
             self.proc.kill()
         try:
