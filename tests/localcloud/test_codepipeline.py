@@ -190,12 +190,17 @@ def test_pipeline_state_and_action_execution_shapes(aws: Callable[..., Any]) -> 
     """
     codepipeline = aws("codepipeline")
     src, store = source_bucket(aws, {"readme.txt": "hello"})
-    project = build_project(aws, ["cat readme.txt"])
-    name = create(aws, store, [source_stage(src), {"name": "Build", "actions": [
+    aws("s3").put_object(Bucket=src, Key="extra.zip", Body=zipped({"extra.txt": "more"}))
+    project = build_project(aws, ["cat readme.txt", "cat $CODEBUILD_SRC_DIR_ExtraOut/extra.txt"])
+    extra = {"name": "Extra", "actionTypeId": TYPE["s3"], "outputArtifacts": [{"name": "ExtraOut"}],
+             "configuration": {"S3Bucket": src, "S3ObjectKey": "extra.zip", "PollForSourceChanges": "false"}}
+    source = source_stage(src)
+    source["actions"].append(extra)
+    name = create(aws, store, [source, {"name": "Build", "actions": [
         {"name": "A", "actionTypeId": TYPE["build"], "runOrder": 1, "configuration": {"ProjectName": project},
-         "inputArtifacts": [{"name": "SourceOut"}]},
+         "inputArtifacts": [{"name": "SourceOut"}, {"name": "ExtraOut"}]},
         {"name": "B", "actionTypeId": TYPE["build"], "runOrder": 2, "configuration": {"ProjectName": project},
-         "inputArtifacts": [{"name": "SourceOut"}]}]}])
+         "inputArtifacts": [{"name": "SourceOut"}, {"name": "ExtraOut"}]}]}])
     before = codepipeline.get_pipeline_state(name=name)
     assert [s["stageName"] for s in before["stageStates"]] == ["Source", "Build"]
     assert all("latestExecution" not in s for s in before["stageStates"])
@@ -216,7 +221,8 @@ def test_pipeline_state_and_action_execution_shapes(aws: Callable[..., Any]) -> 
 
     details = codepipeline.list_action_executions(
         pipelineName=name, filter={"pipelineExecutionId": execution_id})["actionExecutionDetails"]
-    assert [d["actionName"] for d in details] == ["B", "A", "Fetch"]  # newest first
+    assert [d["actionName"] for d in details][:2] == ["B", "A"]  # newest first
+    assert sorted(d["actionName"] for d in details[2:]) == ["Extra", "Fetch"]
     a = details[1]
     assert a["stageName"] == "Build" and a["status"] == "Succeeded" and a["pipelineVersion"] == 1
     assert a["input"]["actionTypeId"] == TYPE["build"] and a["input"]["configuration"] == {"ProjectName": project}
@@ -226,10 +232,12 @@ def test_pipeline_state_and_action_execution_shapes(aws: Callable[..., Any]) -> 
     assert a["startTime"] <= a["lastUpdateTime"]
     # runOrder 2 starts only after runOrder 1 has finished.
     assert details[0]["startTime"] >= a["lastUpdateTime"]
-    fetch = details[2]
+    fetch = next(d for d in details if d["actionName"] == "Fetch")
     assert fetch["output"]["outputArtifacts"][0]["name"] == "SourceOut"
-    paged = codepipeline.list_action_executions(pipelineName=name, maxResults=2)
-    assert len(paged["actionExecutionDetails"]) == 2 and paged["nextToken"]
+    paged = codepipeline.list_action_executions(pipelineName=name, maxResults=3)
+    assert len(paged["actionExecutionDetails"]) == 3 and paged["nextToken"]
+    rest = codepipeline.list_action_executions(pipelineName=name, maxResults=3, nextToken=paged["nextToken"])
+    assert len(rest["actionExecutionDetails"]) == 1 and "nextToken" not in rest
     with pytest.raises(ClientError) as err:
         codepipeline.get_pipeline_state(name=unique("missing"))
     assert err.value.response["Error"]["Code"] == "PipelineNotFoundException"

@@ -46,6 +46,8 @@ class BuildRequest:
     initiator: str = "root"
     # CodePipeline: the input artifacts (zips) to unpack as source, first = primary.
     input_zips: list[bytes] = field(default_factory=list)
+    # Their artifact names: secondary ones are at CODEBUILD_SRC_DIR_<name>.
+    input_names: list[str] = field(default_factory=list)
     # CodePipeline: receives the output artifact zip and returns where it was stored.
     output_sink: Callable[[bytes], str] | None = None
 
@@ -176,6 +178,8 @@ class BuildRun:
         except VariableResolutionError as exc:
             raise _PhaseFailed("FAILED", exc.context, str(exc)) from exc
         env = self._base_env(resolved)
+        for index, name in enumerate(self.request.input_names[1:], start=1):
+            env[f"CODEBUILD_SRC_DIR_{name}"] = str(self.work / f"src{index + 1}")
         env.update(variables)
         self.session = Session(self.work / "shell", self.src_dir, env, self.spec.shell)
 

@@ -193,6 +193,7 @@ def build_codebuild(ctx: ActionContext) -> None:
         return f"arn:aws:s3:::{artifact.bucket}/{artifact.key}"
 
     request = BuildRequest(env_overrides=env, initiator=f"codepipeline/{ctx.run.name}", input_zips=zips,
+                           input_names=[a.name for a in inputs],
                            output_sink=sink if outputs else None,
                            source_version=(inputs[0].revision if inputs else None))
     build = start(backend, project, request)
