@@ -530,8 +530,9 @@ def test_dynamodb_sqs_and_events_integrations_act_in_the_machines_account(aws: C
     output = json.loads(done["output"])
     assert output["updated"]["Attributes"]["qty"] == {"N": "5"} and output["got"]["Item"]["qty"] == {"N": "5"}
     assert output["announced"]["FailedEntryCount"] == 0 and output["sent"]["MessageId"]
-    body = json.loads(sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=2)["Messages"][0]["Body"])
-    assert body["pk"] == {"S": "o1"}
+    raw = sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=2)["Messages"][0]["Body"]
+    body = json.loads(raw)
+    assert body["pk"] == {"S": "o1"} and raw == json.dumps(body, separators=(",", ":")), "compact JSON, as AWS"
     [event] = tap.wait_for(lambda seen: len(seen) >= 1)
     assert event["account"] == OTHER_ACCOUNT and event["detail"] == {"qty": "5"}
     assert "Item" not in ddb.get_item(TableName=table, Key={"pk": {"S": "o1"}})

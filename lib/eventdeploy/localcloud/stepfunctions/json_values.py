@@ -51,10 +51,28 @@ def _wrap_after_eval_execution(previous: Callable[..., Any]) -> Callable[..., An
     return _after_eval_execution
 
 
+def _compact(previous: Callable[..., Any]) -> Callable[..., Any]:
+    def to_json_str(obj: Any, separators: tuple[str, str] | None = None) -> str:
+        return previous(obj, separators=separators or (",", ":"))
+
+    return to_json_str
+
+
 def install() -> None:
-    """Make every service task's result JSON before it reaches the state's output."""
+    """Make every service task's result JSON before it reaches the state's output; render JSON compactly."""
+    import sys
+
+    from moto.stepfunctions.parser import models  # noqa: F401 - loads the whole interpreter before patching
     from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service import (
         StateTaskService,
     )
+    from moto.stepfunctions.parser.asl.utils import encoding
 
     StateTaskService._after_eval_execution = _wrap_after_eval_execution(StateTaskService._after_eval_execution)
+    # Step Functions serialises JSON without spaces (message bodies, history parameters/inputs); moto's helper
+    # adds them. Every interpreter module imported the helper by name, so each reference is replaced.
+    original = encoding.to_json_str
+    compact = _compact(original)
+    for name, module in list(sys.modules.items()):
+        if name.startswith("moto.stepfunctions") and getattr(module, "to_json_str", None) is original:
+            module.to_json_str = compact
