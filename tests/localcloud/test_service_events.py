@@ -119,7 +119,7 @@ def test_ecr_rejected_push_emits_nothing(aws: Callable[..., Any]) -> None:
     with pytest.raises(ecr.exceptions.ImageTagAlreadyExistsException):
         ecr.put_image(repositoryName=repo, imageManifest=manifest(), imageTag="v1")
     seen = tap.wait_for(lambda seen: len(seen) >= 1)
-    assert [e["detail"]["action-type"] for e in tap.settle(1.5)] == ["PUSH"]
+    assert [e["detail"]["action-type"] for e in tap.settle(1.0)] == ["PUSH"]
     assert seen[0]["detail"]["result"] == "SUCCESS"
 
 
@@ -480,7 +480,7 @@ def test_config_compliance_change_only_on_change(aws: Callable[..., Any]) -> Non
 
     second = evaluate(config, rule, first["ResultRecordedTime"])
     assert second["ComplianceType"] == "COMPLIANT"
-    assert len(tap.settle(1.5)) == 1, "the same compliance again must not emit a change"
+    assert len(tap.settle(1.0)) == 1, "the same compliance again must not emit a change"
 
     put_rule(config, rule, function_arn, bucket, "NON_COMPLIANT", "versioning suspended")
     third = evaluate(config, rule, second["ResultRecordedTime"])

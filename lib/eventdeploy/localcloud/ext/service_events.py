@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import threading
+
 from eventdeploy.localcloud.extensions import ExtensionContext
 from eventdeploy.localcloud.service_events import (
     cfn_custom_resources,
     cfn_lifecycle,
     cfn_local_resources,
     cfn_patch,
+    cfn_schema,
     config_api,
     config_store,
     ecr_events,
@@ -24,3 +27,5 @@ def install(ctx: ExtensionContext) -> None:
     ctx.on_reset(cfn_local_resources.reset)
     ctx.on_reset(cfn_lifecycle.reset)
     ctx.on_reset(config_store.store.clear)
+    # Reading the registry schemas takes seconds: do it now rather than in the first CreateStack.
+    threading.Thread(target=cfn_schema.registry_types, args=("us-east-1",), name="cfn-schemas", daemon=True).start()

@@ -43,6 +43,16 @@ def stack_lock(stack: Any) -> threading.Lock:
         return _stack_locks.setdefault(stack.stack_id, threading.Lock())
 
 
+# The status a stack ends in when the emulator itself fails during an operation in the given status.
+_CRASH_STATUS = {
+    "CREATE_IN_PROGRESS": "CREATE_FAILED", "ROLLBACK_IN_PROGRESS": "ROLLBACK_FAILED",
+    "DELETE_IN_PROGRESS": "DELETE_FAILED", "UPDATE_IN_PROGRESS": "UPDATE_FAILED",
+    "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS": "UPDATE_COMPLETE",
+    "UPDATE_ROLLBACK_IN_PROGRESS": "UPDATE_ROLLBACK_FAILED",
+    "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS": "UPDATE_ROLLBACK_COMPLETE",
+}
+
+
 def run_operation(stack: Any, work: Callable[[], None]) -> None:
     """Run ``work`` on a worker thread (inline when already inside one, e.g. a nested stack)."""
     def body() -> None:
@@ -50,12 +60,12 @@ def run_operation(stack: Any, work: Callable[[], None]) -> None:
         try:
             with stack_lock(stack):
                 work()
-        except Exception:  # a bug here must not leave the stack silently IN_PROGRESS without a trace
+        except Exception as exc:  # an emulator bug must not leave the stack IN_PROGRESS forever
             log.exception("stack operation on %s crashed", stack.stack_id)
-        finally:
-            stack.lc_busy = False
+            final = _CRASH_STATUS.get(stack.status)
+            if final is not None:
+                stack._add_stack_event(final, f"Internal error of the local cloud: {type(exc).__name__}: {exc}")
 
-    stack.lc_busy = True
     if getattr(_worker, "active", False):
         body()
         return

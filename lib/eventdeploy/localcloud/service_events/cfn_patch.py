@@ -96,7 +96,7 @@ def _outputs_hidden(stack: Any) -> bool:
     # Reading outputs resolves Refs, which would create not-yet-created resources behind the lifecycle's back.
     if getattr(stack, "lc_reveal", False):
         return False
-    return bool(getattr(stack, "lc_busy", False)) or stack.status in NO_OUTPUT_STATUSES
+    return stack.status in NO_OUTPUT_STATUSES
 
 
 def _existing_stack_resources(self: Any) -> list[Any]:
@@ -108,7 +108,7 @@ def _existing_stack_resources(self: Any) -> list[Any]:
 def start_update(stack: Any, template: str, role_arn: str | None, parameters: dict[str, Any] | None,
                  tags: dict[str, str] | None, on_done: Callable[[], None] | None = None) -> None:
     """Check an update the way UpdateStack does, record UPDATE_IN_PROGRESS and run the rest on a worker."""
-    if stack.status.endswith(IN_PROGRESS_SUFFIX) or getattr(stack, "lc_busy", False):
+    if stack.status.endswith(IN_PROGRESS_SUFFIX):
         raise _validation_error(f"Stack:{stack.stack_id} is in {stack.status} state and can not be updated.")
     same_parameters = not parameters or parameters == stack.resource_map.input_parameters
     if template == stack.template and same_parameters and tags is None:
