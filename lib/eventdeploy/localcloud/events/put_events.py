@@ -89,15 +89,14 @@ def accept_entry(caller_account: str, region: str, entry: dict[str, Any]) -> dic
         return _error("MalformedDetail", "Detail is malformed.")
     bus_account, bus_region, bus_name = resolve_bus(entry.get("EventBusName"), caller_account, region)
     bus = events_backends[bus_account][bus_region].event_buses.get(bus_name)
-    if bus is None:
-        return _error("ResourceNotFoundException", f"Event bus {bus_name} does not exist.")
+    bus_arn = f"arn:aws:events:{bus_region}:{bus_account}:event-bus/{bus_name}"
     if bus_account != caller_account and not policy.is_allowed(
-        bus.policy, bus.arn, bus_account, caller_account, source, entry["DetailType"]
+        bus.policy if bus is not None else None, bus_arn, bus_account, caller_account, source, entry["DetailType"]
     ):
         return _error(
             "AccessDeniedException",
             f"User: arn:aws:iam::{caller_account}:root is not authorized to perform: events:PutEvents on "
-            f"resource: {bus.arn} because no resource-based policy allows the events:PutEvents action",
+            f"resource: {bus_arn} because no resource-based policy allows the events:PutEvents action",
         )
     try:
         when = _event_time(entry.get("Time"))
@@ -116,6 +115,11 @@ def accept_entry(caller_account: str, region: str, entry: dict[str, Any]) -> dic
         "resources": list(entry.get("Resources") or []),
         "detail": detail,
     }
+    if bus is None:
+        # AWS accepts events for a bus that does not exist and silently drops them (aws/aws-cli#9186,
+        # aws/aws-sdk#186); the local cloud counts them so the loss is visible in /_localcloud/events-stats.
+        engine().stats.bus(bus_arn, "no_such_bus")
+        return {"EventId": event_id}
     engine().ingest(bus_account, bus_region, bus_name, event)
     return {"EventId": event_id}
 

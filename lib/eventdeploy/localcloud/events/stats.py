@@ -6,7 +6,7 @@ import threading
 from collections import defaultdict
 from typing import Any
 
-BUS_COUNTERS = ("accepted",)
+BUS_COUNTERS = ("accepted", "no_such_bus")
 RULE_COUNTERS = ("matched",)
 TARGET_COUNTERS = ("delivered", "failed", "retried", "dlq", "dlq_failed", "dropped")
 
