@@ -432,7 +432,7 @@ def test_lambda_alarm_action_gets_documented_payload(aws: Aws) -> None:
 
 
 def test_composite_alarm_follows_its_rule(aws: Aws) -> None:
-    """A composite alarm is ALARM while its rule holds and OK otherwise; DescribeAlarms lists it only on request.
+    """A composite alarm is ALARM while its rule holds, else OK; DescribeAlarms by type, children, parents, pages.
 
     https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutCompositeAlarm.html
     https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_DescribeAlarms.html
@@ -472,6 +472,13 @@ def test_composite_alarm_follows_its_rule(aws: Aws) -> None:
     child(deploying, "notBreaching")  # the deployment ends
     fired = wait_parent("ALARM")
     assert errors in fired["StateReason"] or errors in fired["StateReasonData"]
+    children = cw.describe_alarms(ChildrenOfAlarmName=parent)
+    assert sorted(a["AlarmName"] for a in children["MetricAlarms"]) == sorted([errors, latency, deploying])
+    parents = cw.describe_alarms(ParentsOfAlarmName=errors)
+    assert [a["AlarmName"] for a in parents["CompositeAlarms"]] == [parent]
+    first = cw.describe_alarms(AlarmNames=[errors, latency, deploying], MaxRecords=2)
+    rest = cw.describe_alarms(AlarmNames=[errors, latency, deploying], MaxRecords=2, NextToken=first["NextToken"])
+    assert len(first["MetricAlarms"]) == 2 and len(rest["MetricAlarms"]) == 1 and "NextToken" not in rest
     with pytest.raises(cw.exceptions.ClientError) as err:
         cw.put_composite_alarm(AlarmName=f"bad-{tag}", AlarmRule="ALARM(no-such-alarm-xyz)")
     assert "no-such-alarm-xyz" in str(err.value)
@@ -576,3 +583,23 @@ def test_cloudformation_stack_creates_evaluates_and_deletes_alarms(aws: Aws) -> 
     cfn.delete_stack(StackName=stack)
     gone = cw.describe_alarms(AlarmNamePrefix="stack-", AlarmTypes=["MetricAlarm", "CompositeAlarm"])
     assert not [a for a in gone["MetricAlarms"] + gone["CompositeAlarms"] if tag in a["AlarmName"]]
+
+
+def test_describe_alarms_for_metric_matches_dimensions_and_statistic(aws: Aws) -> None:
+    """DescribeAlarmsForMetric returns only alarms on exactly that metric, dimensions, statistic and period.
+
+    https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_DescribeAlarmsForMetric.html
+    """
+    cw = aws("cloudwatch")
+    ns, tag = _ns(), uuid.uuid4().hex[:8]
+    base = {"Namespace": ns, "MetricName": "Errors", "EvaluationPeriods": 1, "Threshold": 1.0,
+            "ComparisonOperator": "GreaterThanThreshold", "Period": 60}
+    cw.put_metric_alarm(AlarmName=f"a-{tag}", Statistic="Sum", Dimensions=[{"Name": "Fn", "Value": "a"}], **base)
+    cw.put_metric_alarm(AlarmName=f"b-{tag}", Statistic="Sum", Dimensions=[{"Name": "Fn", "Value": "b"}], **base)
+    cw.put_metric_alarm(AlarmName=f"c-{tag}", Statistic="Maximum", Dimensions=[{"Name": "Fn", "Value": "a"}], **base)
+    found = cw.describe_alarms_for_metric(Namespace=ns, MetricName="Errors", Dimensions=[{"Name": "Fn", "Value": "a"}],
+                                          Statistic="Sum")["MetricAlarms"]
+    assert [a["AlarmName"] for a in found] == [f"a-{tag}"]
+    both = cw.describe_alarms_for_metric(Namespace=ns, MetricName="Errors",
+                                         Dimensions=[{"Name": "Fn", "Value": "a"}])["MetricAlarms"]
+    assert sorted(a["AlarmName"] for a in both) == [f"a-{tag}", f"c-{tag}"]

@@ -5,8 +5,8 @@ Replaced (the store supersedes moto's single list of data, so these cannot deleg
 ``get_metric_data``, ``list_metrics`` and the ``GetMetricStatistics`` / ``ListMetrics`` / ``GetMetricData``
 responses (moto drops ExtendedStatistics, RecentlyActive, MaxDatapoints and NextToken).
 Wrapped, calling the previous implementation: ``put_metric_alarm``, ``delete_alarms``, ``Alarm.update_state``.
-Added: the ``DescribeAlarmHistory`` and ``PutCompositeAlarm`` actions, which moto lacks; ``DescribeAlarms`` is
-answered here so AlarmTypes and combined filters behave as AWS documents.
+Added: the ``DescribeAlarmHistory`` and ``PutCompositeAlarm`` actions, which moto lacks; ``DescribeAlarms`` and
+``DescribeAlarmsForMetric`` are answered here so their documented filters and paging behave as AWS's.
 """
 
 from __future__ import annotations
@@ -429,31 +429,79 @@ def response_put_composite_alarm(self: Any) -> Any:
 
 
 def response_describe_alarms(self: Any) -> Any:
-    """DescribeAlarms with AWS's filters combined and AlarmTypes honoured (only metric alarms by default)."""
+    """DescribeAlarms as documented: combined filters, AlarmTypes, Children/ParentsOfAlarmName, MaxRecords paging."""
     from moto.core.responses import ActionResult
 
+    exc = _exc()
+    backend = self.cloudwatch_backend
     names = self._get_param("AlarmNames", []) or []
     prefix = self._get_param("AlarmNamePrefix")
     action_prefix = self._get_param("ActionPrefix")
     state = self._get_param("StateValue")
     types = self._get_param("AlarmTypes", []) or ["MetricAlarm"]
+    children_of, parents_of = self._get_param("ChildrenOfAlarmName"), self._get_param("ParentsOfAlarmName")
     if names and prefix:
-        raise _exc().InvalidParameterCombination("AlarmNames and AlarmNamePrefix cannot be specified together.")
+        raise exc.InvalidParameterCombination("AlarmNames and AlarmNamePrefix cannot be specified together.")
+    everything = list(backend.alarms.values())
+    if children_of or parents_of:
+        # These return related alarms of both kinds and combine with nothing but paging.
+        types = ["MetricAlarm", "CompositeAlarm"]
+        find = composite.lookup(backend.alarms)
+        if children_of:
+            parent = backend.alarms.get(children_of)
+            refs = composite.referenced(composite.parse(parent.rule)) if parent is not None and parent.rule else []
+            found = [a for a in (find(r) for r in refs) if a is not None]
+        else:
+            child = backend.alarms.get(parents_of)
+            found = [a for a in everything if a.rule and child is not None and any(
+                find(r) is child for r in composite.referenced(composite.parse(a.rule)))]
+    else:
+        found = []
+        for alarm in everything:
+            if names and alarm.name not in names:
+                continue
+            if prefix and not alarm.name.startswith(prefix):
+                continue
+            if action_prefix and not any(a.startswith(action_prefix) for a in alarm.alarm_actions):
+                continue
+            if state and alarm.state_value != state:
+                continue
+            found.append(alarm)
+    found = [a for a in found if ("CompositeAlarm" if a.rule else "MetricAlarm") in types]
+    max_records = int(self._get_param("MaxRecords") or 100)
+    if not 1 <= max_records <= 100:
+        raise exc.InvalidParameterValue(f"The value {max_records} for parameter MaxRecords must be 1 to 100.")
+    offset = int(self._get_param("NextToken") or 0)
+    page = found[offset:offset + max_records]
+    result: dict[str, Any] = {"MetricAlarms": [a for a in page if a.rule is None],
+                              "CompositeAlarms": [a for a in page if a.rule is not None]}
+    if offset + max_records < len(found):
+        result["NextToken"] = str(offset + max_records)
+    return ActionResult(result)
+
+
+def response_describe_alarms_for_metric(self: Any) -> Any:
+    """DescribeAlarmsForMetric filtered by every documented field (moto matches only namespace and name)."""
+    from moto.core.responses import ActionResult
+
+    wanted_dims = dim_key(self._get_param("Dimensions", []) or [])
+    checks = {"statistic": self._get_param("Statistic"), "extended_statistic": self._get_param("ExtendedStatistic"),
+              "unit": self._get_param("Unit")}
+    period = self._get_param("Period")
     found = []
     for alarm in list(self.cloudwatch_backend.alarms.values()):
-        if names and alarm.name not in names:
+        if alarm.rule or alarm.namespace != self._get_param("Namespace"):
             continue
-        if prefix and not alarm.name.startswith(prefix):
+        if alarm.metric_name != self._get_param("MetricName"):
             continue
-        if action_prefix and not any(a.startswith(action_prefix) for a in alarm.alarm_actions):
+        if dim_key([{"Name": d.name, "Value": d.value} for d in alarm.dimensions]) != wanted_dims:
             continue
-        if state and alarm.state_value != state:
+        if any(v is not None and getattr(alarm, k) != v for k, v in checks.items()):
+            continue
+        if period is not None and int(alarm.period or 0) != int(period):
             continue
         found.append(alarm)
-    return ActionResult({
-        "MetricAlarms": [a for a in found if a.rule is None] if "MetricAlarm" in types else [],
-        "CompositeAlarms": [a for a in found if a.rule is not None] if "CompositeAlarm" in types else [],
-    })
+    return ActionResult({"MetricAlarms": found})
 
 
 def response_describe_alarm_history(self: Any) -> Any:
@@ -519,3 +567,4 @@ def install() -> None:
     CloudWatchResponse.describe_alarm_history = response_describe_alarm_history  # type: ignore[attr-defined]
     CloudWatchResponse.put_composite_alarm = response_put_composite_alarm  # type: ignore[attr-defined]
     CloudWatchResponse.describe_alarms = response_describe_alarms  # type: ignore[method-assign]
+    CloudWatchResponse.describe_alarms_for_metric = response_describe_alarms_for_metric  # type: ignore[method-assign]
