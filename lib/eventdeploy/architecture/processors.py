@@ -166,7 +166,7 @@ def duplicate_proof(p: Provisioner, event: dict[str, Any]) -> pd.DataFrame:
 
 
 def push_through_bus(p: Provisioner, tag: str, timeout_s: float = 60.0) -> dict[str, Any]:
-    """Push a release image and wait until image_pushed has recorded it: the whole path bus → rule → Lambda."""
+    """Push a release image and wait until image_pushed has started its deployment: bus → rule → Lambda → SFN."""
     from eventdeploy import triggers
     from eventdeploy.handlers.naming import execution_name
 
@@ -176,7 +176,7 @@ def push_through_bus(p: Provisioner, tag: str, timeout_s: float = 60.0) -> dict[
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         rows = observe.ledger(p.client("dynamodb"), p.name(names.LEDGER), deployment)
-        if not rows.empty and "lambda_started" in set(rows["stage"]):
+        if not rows.empty and {"lambda_started", "execution_requested"} <= set(rows["stage"]):
             started = rows.loc[rows["stage"] == "lambda_started"].iloc[0]
             return {"tag": tag, "digest": digest, "deployment_id": deployment,
                     "push_to_handler_ms": int(started["at_ms"]) - pushed_ms, "stages": list(rows["stage"])}
