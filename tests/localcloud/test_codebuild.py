@@ -379,3 +379,33 @@ def test_build_calls_act_as_the_service_role_account(aws: Callable[..., Any]) ->
     assert build["arn"].startswith(f"arn:aws:codebuild:us-east-1:{account}:build/")
     callers = [line for line in log_lines(logs, build) if line.startswith("caller ")]
     assert callers and callers[0].startswith(f"caller arn:aws:sts::{account}:assumed-role/build-role/")
+
+
+def test_build_metrics_in_cloudwatch(aws: Callable[..., Any]) -> None:
+    """Builds publish AWS/CodeBuild metrics per project: Builds, SucceededBuilds, FailedBuilds, Duration and
+    phase durations.
+
+    https://docs.aws.amazon.com/codebuild/latest/userguide/cloudwatch_metrics-codebuild.html
+    https://docs.aws.amazon.com/codebuild/latest/userguide/codebuild-cloudwatch-dimensions.html
+    """
+    from datetime import UTC, datetime, timedelta
+
+    codebuild, cloudwatch = aws("codebuild"), aws("cloudwatch")
+    good = make_project(codebuild, "version: 0.2\nphases:\n  build:\n    commands:\n      - echo ok\n")
+    wait_build(codebuild, codebuild.start_build(projectName=good)["build"]["id"])
+    wait_build(codebuild, codebuild.start_build(projectName=good, buildspecOverride=(
+        "version: 0.2\nphases:\n  build:\n    commands:\n      - exit 1\n"))["build"]["id"])
+    now = datetime.now(UTC)
+
+    def total(metric: str, stat: str = "Sum") -> float:
+        points = cloudwatch.get_metric_statistics(
+            Namespace="AWS/CodeBuild", MetricName=metric, Dimensions=[{"Name": "ProjectName", "Value": good}],
+            StartTime=now - timedelta(minutes=10), EndTime=now + timedelta(minutes=1), Period=3600,
+            Statistics=[stat])["Datapoints"]
+        return sum(p[stat] for p in points)
+
+    assert total("Builds") == 2 and total("SucceededBuilds") == 1 and total("FailedBuilds") == 1
+    assert total("Duration", "SampleCount") == 2 and total("BuildDuration", "SampleCount") == 2
+    names = {m["MetricName"] for m in cloudwatch.list_metrics(
+        Namespace="AWS/CodeBuild", Dimensions=[{"Name": "ProjectName", "Value": good}])["Metrics"]}
+    assert {"QueuedDuration", "ProvisioningDuration", "InstallDuration", "FinalizingDuration"} <= names

@@ -211,8 +211,9 @@ def install() -> None:
         with REGISTRY.lock:
             REGISTRY.stops[build["id"]] = stopped
             REGISTRY.threads[build["id"]] = thread
-        from eventdeploy.localcloud.codebuild import events
+        from eventdeploy.localcloud.codebuild import events, metrics
 
+        metrics.build_started(self.account_id, self.region_name, build)
         events.emit_state_change(self.account_id, self.region_name, copy.deepcopy(build))
         thread.start()
         with REGISTRY.lock:

@@ -21,7 +21,7 @@ from typing import Any
 
 from eventdeploy.localcloud import internal
 from eventdeploy.localcloud.codebuild import artifacts as art
-from eventdeploy.localcloud.codebuild import events
+from eventdeploy.localcloud.codebuild import events, metrics
 from eventdeploy.localcloud.codebuild.buildspec import Buildspec, BuildspecError, parse_buildspec
 from eventdeploy.localcloud.codebuild.envvars import VariableResolutionError, build_variables
 from eventdeploy.localcloud.codebuild.logsink import LogSink, container_line
@@ -115,6 +115,8 @@ class BuildRun:
         phase = self._start_phase(phase_type)
         self.sink.write(container_line(f"Entering phase {phase_type}"))
         try:
+            if self.stopped.is_set() and phase_type != "FINALIZING":
+                raise Interrupted("STOPPED")
             body()
         except Interrupted as exc:
             context = ("BUILD_TIMED_OUT", "Build has timed out. ") if exc.reason == "TIMED_OUT" else \
@@ -327,7 +329,9 @@ class BuildRun:
                 self.build["endTime"] = end
                 self.build["buildComplete"] = True
             self.sink.write(container_line(f"Build {self.status}"))
-            events.emit_state_change(self.account_id, self.region, self._snapshot())
+            final = self._snapshot()
+            metrics.build_finished(self.account_id, self.region, final)
+            events.emit_state_change(self.account_id, self.region, final)
             shutil.rmtree(self.work, ignore_errors=True)
 
     def _run_phases(self) -> None:
