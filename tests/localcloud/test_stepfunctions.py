@@ -687,6 +687,9 @@ def test_stop_and_timeout_end_executions_as_aws_reports(aws: Callable[..., Any],
     while not (last_type(stopping, "ExecutionAborted") and last_type(timing_out, "ExecutionTimedOut")):
         assert time.monotonic() < deadline, (history(sfn, stopping)[-1], history(sfn, timing_out)[-1])
         time.sleep(0.05)
+    for arn in (stopping, timing_out):
+        types = [e["type"] for e in history(sfn, arn)]
+        assert types[-2] == "TaskSubmitted" and not {"TaskTimedOut", "TaskFailed", "ExecutionFailed"} & set(types)
     aborted = history(sfn, stopping)[-1]["executionAbortedEventDetails"]
     assert (aborted["error"], aborted["cause"]) == ("Halt", "operator said so")
     seen = tap.wait_for(lambda s: {e["detail"]["status"] for e in s} == {"ABORTED", "TIMED_OUT"})

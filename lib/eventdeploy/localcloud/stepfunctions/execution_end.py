@@ -13,6 +13,23 @@ from collections.abc import Callable
 from typing import Any
 
 
+def close_history(env: Any, final_event_type: str) -> None:
+    """After a stop or timeout only the execution's closing event is recorded, not the interrupted task's failure."""
+    manager = getattr(env, "event_manager", None)
+    if manager is not None:
+        manager._eventdeploy_closing_with = final_event_type
+
+
+def _wrap_add_event(previous: Callable[..., Any]) -> Callable[..., Any]:
+    def add_event(self: Any, context: Any, event_type: Any, *args: Any, **kwargs: Any) -> int:
+        closing_with = getattr(self, "_eventdeploy_closing_with", None)
+        if closing_with is not None and getattr(event_type, "value", event_type) != closing_with:
+            return -1
+        return previous(self, context, event_type, *args, **kwargs)
+
+    return add_event
+
+
 def interrupt_callbacks(env: Any) -> None:
     """Wake every task waiting for a task token or heartbeat of ``env``'s execution, so it can end."""
     pool = getattr(getattr(env, "callback_pool_manager", None), "_pool", None) or {}
@@ -38,6 +55,7 @@ def _wrap_program_eval(previous: Callable[..., Any]) -> Callable[..., Any]:
 
         previous(self, env)
         if isinstance(env.program_state(), ProgramTimedOut):
+            close_history(env, "ExecutionTimedOut")
             interrupt_callbacks(env)
 
     return eval
@@ -61,8 +79,10 @@ def install() -> None:
     """Keep ABORTED and TIMED_OUT executions so, and let their waiting tasks end."""
     from moto.stepfunctions.parser.asl.component.program.program import Program
     from moto.stepfunctions.parser.asl.eval.environment import Environment
+    from moto.stepfunctions.parser.asl.eval.event.event_manager import EventManager
     from moto.stepfunctions.responses import StepFunctionResponse
 
     Environment.set_error = _wrap_set_error(Environment.set_error)
     Program.eval = _wrap_program_eval(Program.eval)
+    EventManager.add_event = _wrap_add_event(EventManager.add_event)
     StepFunctionResponse.stop_execution = _response_stop_execution

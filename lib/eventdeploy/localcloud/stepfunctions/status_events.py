@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from eventdeploy.localcloud.stepfunctions.event_dispatch import dispatcher
-from eventdeploy.localcloud.stepfunctions.execution_end import interrupt_callbacks
+from eventdeploy.localcloud.stepfunctions.execution_end import close_history, interrupt_callbacks
 from eventdeploy.localcloud.stepfunctions.json_values import to_json_value
 
 log = logging.getLogger("eventdeploy.localcloud.stepfunctions")
@@ -155,7 +155,9 @@ def _wrap_stop(previous: Callable[..., Any]) -> Callable[..., Any]:
         self.exec_status = ExecutionStatus.ABORTED
         self.error = error or None
         self.cause = cause or None
-        interrupt_callbacks(getattr(self.exec_worker, "env", None))
+        env = getattr(self.exec_worker, "env", None)
+        close_history(env, "ExecutionAborted")
+        interrupt_callbacks(env)
         announce(self)
 
     return stop
