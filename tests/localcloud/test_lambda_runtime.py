@@ -645,3 +645,52 @@ def test_reset_and_stop_end_every_worker(tmp_path: Any) -> None:
     finally:
         lifecycle.stop(state_dir)
     poll(lambda: _gone(pid), timeout=10)
+
+
+def test_async_metrics_and_destination_delivery_failure(aws: Callable[..., Any],
+                                                        make_function: Callable[..., str]) -> None:
+    """AsyncEventsReceived, AsyncEventAge, AsyncEventsDropped and DestinationDeliveryFailures are published.
+
+    https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics-types.html#async-invocation-metrics
+    """
+    name = make_function("def handler(event, context):\n    raise ValueError('no')\n")
+    client = aws("lambda")
+    missing_queue = f"arn:aws:sqs:{REGION}:123456789012:{unique('no-such-queue')}"
+    client.put_function_event_invoke_config(FunctionName=name, MaximumRetryAttempts=0,
+                                            DestinationConfig={"OnFailure": {"Destination": missing_queue}})
+    assert client.invoke(FunctionName=name, InvocationType="Event")["StatusCode"] == 202
+    cloudwatch = aws("cloudwatch")
+    now = time.time()
+
+    def stat(metric: str, statistic: str = "Sum") -> float:
+        points = cloudwatch.get_metric_statistics(
+            Namespace="AWS/Lambda", MetricName=metric, Dimensions=[{"Name": "FunctionName", "Value": name}],
+            StartTime=now - 600, EndTime=now + 600, Period=60, Statistics=[statistic])["Datapoints"]
+        return sum(p[statistic] for p in points)
+
+    poll(lambda: stat("DestinationDeliveryFailures") == 1)
+    assert stat("AsyncEventsReceived") == 1
+    assert stat("AsyncEventsDropped") == 1
+    assert stat("AsyncEventAge", "SampleCount") == 1
+    assert stat("Invocations") == 1 and stat("Errors") == 1
+
+
+def test_async_on_success_lambda_destination(aws: Callable[..., Any], make_function: Callable[..., str]) -> None:
+    """A Lambda destination is invoked asynchronously with the invocation record as its event.
+
+    https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html
+    """
+    url = aws("sqs").create_queue(QueueName=unique("seen-by-destination"))["QueueUrl"]
+    destination = make_function("""
+        import boto3, json, os
+        def handler(event, context):
+            boto3.client("sqs").send_message(QueueUrl=os.environ["TAP"], MessageBody=json.dumps(event))
+    """, Environment={"Variables": {"TAP": url}})
+    destination_arn = aws("lambda").get_function(FunctionName=destination)["Configuration"]["FunctionArn"]
+    name = make_function("def handler(event, context):\n    return 'fine'\n")
+    aws("lambda").put_function_event_invoke_config(
+        FunctionName=name, DestinationConfig={"OnSuccess": {"Destination": destination_arn}})
+    aws("lambda").invoke(FunctionName=name, InvocationType="Event", Payload=b'{"x": 1}')
+    (record,) = _records(aws, url, 1)
+    assert record["requestContext"]["condition"] == "Success"
+    assert record["requestPayload"] == {"x": 1} and record["responsePayload"] == "fine"
