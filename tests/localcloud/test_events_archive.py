@@ -141,6 +141,27 @@ def test_archive_rejects_invalid_pattern_and_name(aws: Callable[..., Any]) -> No
     assert err.value.response["Error"]["Code"] == "ResourceAlreadyExistsException"
 
 
+def test_update_archive_pattern_changes_what_is_recorded(aws: Callable[..., Any]) -> None:
+    """UpdateArchive's new EventPattern applies to events accepted afterwards; an invalid one is rejected.
+
+    https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_UpdateArchive.html
+    """
+    events = aws("events")
+    bus = _bus(aws)
+    name = f"u-{uuid.uuid4().hex[:8]}"
+    events.create_archive(ArchiveName=name, EventSourceArn=bus.arn, EventPattern=json.dumps({"detail": {"k": ["a"]}}))
+    _put(aws, bus, {"k": "a"})
+    _put(aws, bus, {"k": "b"})
+    assert _archive_count(aws, name, 1)["EventCount"] == 1
+    events.update_archive(ArchiveName=name, EventPattern=json.dumps({"detail": {"k": ["b"]}}))
+    _put(aws, bus, {"k": "a"})
+    _put(aws, bus, {"k": "b"})
+    assert _archive_count(aws, name, 2)["EventCount"] == 2
+    with pytest.raises(ClientError) as err:
+        events.update_archive(ArchiveName=name, EventPattern="{not json")
+    assert err.value.response["Error"]["Code"] == "InvalidEventPatternException"
+
+
 def test_retention_days_drop_old_events_from_count(aws: Callable[..., Any]) -> None:
     """Events older than RetentionDays (by event time) are no longer counted; 0 keeps them forever.
 

@@ -92,3 +92,60 @@ def test_fifo_many_groups_receive_is_flat() -> None:
     got = backend.receive_message(name, 10, 0, 30)
     assert [m.body for m in got] == ["free-1", "free-2"]
     assert store.ops.visits - before < 10
+
+
+def test_messages_past_retention_period_are_dropped() -> None:
+    """A message older than MessageRetentionPeriod is deleted and no longer counted or received."""
+    backend = _backend()
+    name = f"ret-{uuid.uuid4().hex[:8]}"
+    backend.create_queue(name, MessageRetentionPeriod="60")
+    backend.send_message(name, "old")
+    store = sqs_fast.store_of(backend.get_queue(name))
+    with store.cond:
+        store.advance(sqs_fast.now_ms() + 61_000)
+    assert backend.get_queue(name).approximate_number_of_messages == 0
+    assert backend.receive_message(name, 10, 0, 30) == []
+
+
+def test_concurrent_threads_keep_counts_consistent() -> None:
+    """Eight threads sending while two receive and delete leave exact counts (no lost or doubled messages)."""
+    import threading
+
+    backend = _backend()
+    name = f"thr-{uuid.uuid4().hex[:8]}"
+    backend.create_queue(name)
+    received: list[str] = []
+    lock = threading.Lock()
+
+    def produce(t: int) -> None:
+        for i in range(300):
+            backend.send_message(name, f"{t}-{i}")
+
+    produced = threading.Event()
+
+    def consume() -> None:
+        while True:
+            finished = produced.is_set()
+            got = backend.receive_message(name, 10, 0, 30)
+            if not got:
+                if finished:
+                    return
+                time.sleep(0.002)
+                continue
+            for m in got:
+                backend.delete_message(name, m.receipt_handle)
+            with lock:
+                received.extend(m.body for m in got)
+
+    producers = [threading.Thread(target=produce, args=(t,)) for t in range(8)]
+    consumers = [threading.Thread(target=consume) for _ in range(2)]
+    for t in producers + consumers:
+        t.start()
+    for t in producers:
+        t.join()
+    produced.set()
+    for t in consumers:
+        t.join()
+    queue = backend.get_queue(name)
+    assert sorted(received) == sorted(f"{t}-{i}" for t in range(8) for i in range(300))
+    assert (queue.approximate_number_of_messages, queue.approximate_number_of_messages_not_visible) == (0, 0)
