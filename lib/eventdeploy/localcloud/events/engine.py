@@ -42,6 +42,7 @@ log = logging.getLogger("eventdeploy.localcloud.events")
 IngestCallback = Callable[[str, str, str, dict[str, Any]], None]
 MAX_BUS_HOPS = 4
 WORKERS = 8
+CACHE_LIMIT = 20000
 
 
 @dataclass
@@ -237,6 +238,8 @@ class Engine:
             except InvalidEventPattern:
                 log.warning("rule pattern %r is invalid; the rule matches nothing", text)
                 compiled = None
+            if len(self._patterns) > CACHE_LIMIT:
+                self._patterns.clear()
             self._patterns[text] = compiled
         return compiled  # type: ignore[return-value]
 
@@ -246,6 +249,8 @@ class Engine:
         if cached is not None and cached[0] is target:
             return cached[1]
         compiled = compile_target_input(target)
+        if len(self._inputs) > CACHE_LIMIT:  # removed targets would otherwise stay pinned forever
+            self._inputs.clear()
         self._inputs[id(target)] = (target, compiled)
         return compiled
 
@@ -264,6 +269,8 @@ class Engine:
             # A scheduled rule (no pattern) is driven by time, not by events: it never matches.
             compiled = self._pattern(raw) if raw is not None else None
             routed.append(_RoutedRule(rule, compiled, _pinned_sources(raw) if raw is not None else None))
+        if len(self._routes) > CACHE_LIMIT:  # deleted buses would otherwise stay pinned forever
+            self._routes.clear()
         self._routes[id(bus)] = (bus, key, routed)
         return routed
 
