@@ -95,3 +95,56 @@ def test_start_triggered_records_the_trigger() -> None:
         assert execution["status"] == "InProgress"
     finally:
         REGISTRY.clear()
+
+
+def test_pipeline_events_are_emitted_in_execution_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    """https://docs.aws.amazon.com/codepipeline/latest/userguide/detect-state-changes-cloudwatch-events.html :
+    pipeline STARTED, then per stage STARTED → its actions STARTED/final → stage final, then the pipeline's final
+    state; a failed action fails its stage and the pipeline and later stages never start. (The bus may deliver
+    them in another order; this checks the order they are emitted in.)"""
+    import uuid
+    from datetime import UTC, datetime
+    from types import SimpleNamespace
+
+    from eventdeploy.localcloud.codepipeline import engine, events
+    from eventdeploy.localcloud.codepipeline.model import ExecutionRun
+
+    emitted: list[tuple[str, ...]] = []
+
+    def capture(run: ExecutionRun, detail_type: str, detail: dict) -> None:
+        kind = detail_type.split()[1]
+        emitted.append(tuple(x for x in (kind, detail.get("stage"), detail.get("action"), detail["state"]) if x))
+
+    monkeypatch.setattr(events, "_emit", capture)
+    recorded = {"category": "Deploy", "owner": "AWS", "provider": "ECS", "version": "1"}
+    unknown = {"category": "Build", "owner": "Custom", "provider": "Jenkins", "version": "1"}
+
+    def run_of(stages: list[dict]) -> ExecutionRun:
+        execution = SimpleNamespace(pipeline_execution_id=str(uuid.uuid4()), variables=[], status="InProgress",
+                                    status_summary=None, last_update_time=None, start_time=datetime.now(UTC))
+        return ExecutionRun(account_id="123456789012", region="us-east-1",
+                            pipeline={"name": f"p-{uuid.uuid4().hex[:6]}", "version": 1, "stages": stages},
+                            pipeline_arn="arn:aws:codepipeline:us-east-1:123456789012:p", execution=execution,
+                            trigger={"triggerType": "StartPipelineExecution"})
+
+    ok = run_of([{"name": "One", "actions": [{"name": "A", "actionTypeId": recorded}]},
+                 {"name": "Two", "actions": [{"name": "B", "actionTypeId": recorded}]}])
+    engine.run_execution(ok)
+    assert ok.execution.status == "Succeeded"
+    assert emitted == [("Pipeline", "STARTED"),
+                       ("Stage", "One", "STARTED"), ("Action", "One", "A", "STARTED"),
+                       ("Action", "One", "A", "SUCCEEDED"), ("Stage", "One", "SUCCEEDED"),
+                       ("Stage", "Two", "STARTED"), ("Action", "Two", "B", "STARTED"),
+                       ("Action", "Two", "B", "SUCCEEDED"), ("Stage", "Two", "SUCCEEDED"),
+                       ("Pipeline", "SUCCEEDED")]
+    assert "recorded only" in (ok.actions[0].summary or "")
+
+    emitted.clear()
+    bad = run_of([{"name": "One", "actions": [{"name": "J", "actionTypeId": unknown}]},
+                  {"name": "Two", "actions": [{"name": "B", "actionTypeId": recorded}]}])
+    engine.run_execution(bad)
+    assert bad.execution.status == "Failed" and "J" in bad.execution.status_summary
+    assert emitted == [("Pipeline", "STARTED"), ("Stage", "One", "STARTED"), ("Action", "One", "J", "STARTED"),
+                       ("Action", "One", "J", "FAILED"), ("Stage", "One", "FAILED"), ("Pipeline", "FAILED")]
+    assert bad.actions[0].error is not None and bad.actions[0].error["code"] == "ConfigurationError"
+    assert "Build/Jenkins is not emulated" in bad.actions[0].error["message"]
