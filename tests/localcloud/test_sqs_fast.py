@@ -96,6 +96,28 @@ def test_change_visibility_zero_makes_message_receivable_now(aws: Callable[..., 
     assert "InvalidParameterValue" in err.value.response["Error"]["Code"]
 
 
+def test_change_visibility_batch_fails_only_the_bad_entries(aws: Callable[..., Any]) -> None:
+    """ChangeMessageVisibilityBatch reports each failing entry on its own; the others succeed.
+
+    https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_ChangeMessageVisibilityBatch.html
+    """
+    sqs = aws("sqs")
+    url = sqs.create_queue(QueueName=_name("chvisb"))["QueueUrl"]
+    sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": str(i), "MessageBody": f"b{i}"} for i in range(2)])
+    got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=2, VisibilityTimeout=300)["Messages"]
+    sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=got[1]["ReceiptHandle"], VisibilityTimeout=0)
+    resp = sqs.change_message_visibility_batch(QueueUrl=url, Entries=[
+        {"Id": "ok", "ReceiptHandle": got[0]["ReceiptHandle"], "VisibilityTimeout": 0},
+        {"Id": "visible", "ReceiptHandle": got[1]["ReceiptHandle"], "VisibilityTimeout": 30},
+        {"Id": "unknown", "ReceiptHandle": "nope", "VisibilityTimeout": 30},
+    ])
+    assert [e["Id"] for e in resp["Successful"]] == ["ok"]
+    codes = {e["Id"]: e["Code"] for e in resp["Failed"]}
+    assert "MessageNotInflight" in codes["visible"]
+    assert "ReceiptHandleIsInvalid" in codes["unknown"]
+    assert _counts(sqs, url)["ApproximateNumberOfMessages"] == 2
+
+
 def test_delay_seconds_hides_message_until_due(aws: Callable[..., Any]) -> None:
     """A delayed message counts as delayed and is not receivable until its delay has passed.
 

@@ -578,6 +578,35 @@ def install() -> None:
 
     backend_cls.change_message_visibility = change_message_visibility
 
+    def change_message_visibility_batch(self: Any, queue_name: str,
+                                        entries: list[dict[str, Any]]) -> tuple[list[str], list[dict[str, Any]]]:
+        # moto's batch only catches an invalid handle; every per-entry error (not in flight, over 12 hours)
+        # must fail that entry alone, as ChangeMessageVisibilityBatch documents.
+        from moto.sqs.constants import MAXIMUM_VISIBILITY_TIMEOUT
+        from moto.sqs.exceptions import SQSException
+
+        success: list[str] = []
+        failed: list[dict[str, Any]] = []
+        for entry in entries:
+            try:
+                timeout = int(entry["VisibilityTimeout"])
+            except (KeyError, TypeError, ValueError):
+                timeout = -1
+            if not 0 <= timeout <= MAXIMUM_VISIBILITY_TIMEOUT:
+                failed.append({"Id": entry["Id"], "SenderFault": True, "Code": "InvalidParameterValue",
+                               "Message": f"Value {entry.get('VisibilityTimeout')} for parameter VisibilityTimeout "
+                                          f"is invalid. Reason: must be between 0 and {MAXIMUM_VISIBILITY_TIMEOUT}."})
+                continue
+            try:
+                self.change_message_visibility(queue_name, entry["ReceiptHandle"], timeout)
+                success.append(entry["Id"])
+            except SQSException as exc:
+                failed.append({"Id": entry["Id"], "SenderFault": True, "Code": exc.code,
+                               "Message": getattr(exc, "message", str(exc))})
+        return success, failed
+
+    backend_cls.change_message_visibility_batch = change_message_visibility_batch
+
 
 def _redrive(dead_letter_queue: Any, message: Any) -> None:
     """Move ``message`` into the dead-letter queue as is: no new deduplication check, same id and counts."""
