@@ -439,7 +439,7 @@ def _token(aws: Callable[..., Any], url: str, limit: float = 10.0) -> str:
 def test_wait_for_task_token_success_failure_and_heartbeat(aws: Callable[..., Any], sfn: Any) -> None:
     """https://docs.aws.amazon.com/step-functions/latest/dg/connect-to-resource.html#connect-wait-token :
     SendTaskSuccess's output is the result, SendTaskFailure's error/cause fail the task, heartbeats keep it
-    alive and a missed HeartbeatSeconds is States.HeartbeatTimeout."""
+    alive."""
     machine, url = _token_machine(aws, sfn)
     started = sfn.start_execution(stateMachineArn=machine, input='{"order": 1}')["executionArn"]
     sfn.send_task_success(taskToken=_token(aws, url), output='{"approved": true}')
@@ -458,11 +458,7 @@ def test_wait_for_task_token_success_failure_and_heartbeat(aws: Callable[..., An
         sfn.send_task_heartbeat(taskToken=token)
     sfn.send_task_success(taskToken=token, output='"late but alive"')
     assert json.loads(wait_done(sfn, started)["output"]) == "late but alive"
-
-    started = sfn.start_execution(stateMachineArn=beating, input='{"order": 4}')["executionArn"]
-    _token(aws, url)
-    timed_out = wait_done(sfn, started, limit=10)
-    assert (timed_out["status"], timed_out["error"]) == ("FAILED", "States.HeartbeatTimeout")
+    # A missed heartbeat: test_task_failed_wildcard_catches_heartbeat_timeout_but_not_timeout.
 
 
 def test_task_failed_wildcard_catches_heartbeat_timeout_but_not_timeout(aws: Callable[..., Any], sfn: Any) -> None:
