@@ -149,6 +149,7 @@ def test_context_fields_and_environment(aws: Callable[..., Any], make_function: 
     assert env["AWS_LAMBDA_RUNTIME_API"]
     assert env["AWS_ACCESS_KEY_ID"] and env["AWS_SECRET_ACCESS_KEY"] and env["AWS_SESSION_TOKEN"]
     assert env["AWS_ENDPOINT_URL"].startswith("http://127.0.0.1:")
+    assert re.fullmatch(r"Root=1-[0-9a-f]{8}-[0-9a-f]{24};Parent=[0-9a-f]{16};Sampled=0", env["_X_AMZN_TRACE_ID"])
     # With a qualifier the context carries the qualified ARN that was invoked.
     resp, body = invoke_json(aws("lambda"), name, {}, Qualifier="$LATEST")
     assert body["invoked_function_arn"].endswith(f":function:{name}:$LATEST")
@@ -694,3 +695,32 @@ def test_async_on_success_lambda_destination(aws: Callable[..., Any], make_funct
     (record,) = _records(aws, url, 1)
     assert record["requestContext"]["condition"] == "Success"
     assert record["requestPayload"] == {"x": 1} and record["responsePayload"] == "fine"
+
+
+def test_payload_limits_and_deprecated_invoke_async(aws: Callable[..., Any], make_function: Callable[..., str],
+                                                    no_retry_lambda: Callable[..., Any]) -> None:
+    """Payloads over 6 MB (sync) or 1 MB (async) are refused with 413; InvokeAsync queues the event.
+
+    https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html
+    https://docs.aws.amazon.com/lambda/latest/api/API_InvokeAsync.html
+    """
+    url = aws("sqs").create_queue(QueueName=unique("invoke-async"))["QueueUrl"]
+    name = make_function("""
+        import boto3, os
+        def handler(event, context):
+            boto3.client("sqs").send_message(QueueUrl=os.environ["TAP"], MessageBody=event["note"])
+            return "ran"
+    """, Environment={"Variables": {"TAP": url}})
+    client = no_retry_lambda()
+    big = json.dumps({"note": "x" * (1024 * 1024)}).encode()
+    with pytest.raises(ClientError) as info:
+        client.invoke(FunctionName=name, InvocationType="Event", Payload=big)
+    assert info.value.response["Error"]["Code"] == "RequestTooLargeException"
+    assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == 413
+    huge = json.dumps({"note": "x" * (6 * 1024 * 1024)}).encode()
+    with pytest.raises(ClientError) as info:
+        client.invoke(FunctionName=name, Payload=huge)
+    assert info.value.response["Error"]["Code"] == "RequestTooLargeException"
+    resp = aws("lambda").invoke_async(FunctionName=name, InvokeArgs=b'{"note": "queued by InvokeAsync"}')
+    assert resp["Status"] == 202
+    assert _bodies(aws, url, 1) == ["queued by InvokeAsync"]

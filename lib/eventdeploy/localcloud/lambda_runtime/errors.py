@@ -29,3 +29,13 @@ class InvalidRequestContentException(LambdaClientError):
 
     def __init__(self, detail: str) -> None:
         super().__init__("InvalidRequestContentException", f"Could not parse request body into json: {detail}")
+
+
+class RequestTooLargeException(LambdaClientError):
+    """HTTP 413: the payload is over Lambda's limit for the invocation type."""
+
+    code = 413
+
+    def __init__(self, limit: int) -> None:
+        super().__init__("RequestTooLargeException",
+                         f"Request must be smaller than {limit} bytes for the InvokeFunction operation")

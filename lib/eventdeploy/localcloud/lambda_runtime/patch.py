@@ -38,6 +38,10 @@ def install(runtime: LambdaRuntime) -> None:
     def function_invoke(self: Any, body: Any, request_headers: Any, response_headers: Any) -> bytes:
         qualifier = getattr(_local, "qualifier", None)
         _local.qualifier = None  # only the call the backend resolved may use it
+        if getattr(_local, "invoke_async", False):
+            # The deprecated InvokeAsync API queues the event like InvocationType=Event.
+            _local.invoke_async = False
+            request_headers = {"X-Amz-Invocation-Type": "Event"}
         return runtime.invoke(self, body, request_headers, response_headers, qualifier)
 
     previous_backend_invoke = LambdaBackend.invoke
@@ -110,7 +114,17 @@ def install(runtime: LambdaRuntime) -> None:
             headers["x-amzn-requestid"] = invocation_id
         return headers, body
 
+    previous_invoke_async = LambdaResponse.invoke_async
+
+    def response_invoke_async(self: Any) -> Any:
+        _local.invoke_async = True
+        try:
+            return previous_invoke_async(self)
+        finally:
+            _local.invoke_async = False
+
     LambdaResponse.invoke = response_invoke  # type: ignore[method-assign]
+    LambdaResponse.invoke_async = response_invoke_async  # type: ignore[method-assign]
     LambdaResponse._enrich_response = staticmethod(enrich_response)  # type: ignore[method-assign,assignment]
     LambdaFunction.invoke = function_invoke  # type: ignore[method-assign]
     LambdaBackend.invoke = backend_invoke  # type: ignore[method-assign]

@@ -17,6 +17,7 @@ from eventdeploy.localcloud.lambda_runtime.background import Background
 from eventdeploy.localcloud.lambda_runtime.concurrency import Limiter, Throttled
 from eventdeploy.localcloud.lambda_runtime.errors import (
     InvalidRequestContentException,
+    RequestTooLargeException,
     TooManyRequestsException,
 )
 from eventdeploy.localcloud.lambda_runtime.pool import WorkerPool
@@ -25,6 +26,10 @@ from eventdeploy.localcloud.lambda_runtime.spec import FunctionSpec, spec_of
 from eventdeploy.localcloud.lambda_runtime.worker import Outcome
 
 log = logging.getLogger("eventdeploy.localcloud.lambda")
+
+# Invoke payload limits (https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html).
+SYNC_PAYLOAD_LIMIT = 6 * 1024 * 1024
+ASYNC_PAYLOAD_LIMIT = 1024 * 1024
 
 # Carries the invocation's request id to the response renderer, which makes it the x-amzn-RequestId header.
 REQUEST_ID_HEADER = "x-eventdeploy-lambda-request-id"
@@ -39,6 +44,7 @@ class Request:
     invoked_arn: str
     qualifier: str | None
     client_context: str | None = None
+    trace_id: str | None = None
 
 
 def header(headers: Any, name: str) -> str | None:
@@ -64,6 +70,11 @@ def normalise_payload(body: Any) -> bytes:
     except ValueError as exc:
         raise InvalidRequestContentException(str(exc)) from exc
     return raw
+
+
+def trace_id() -> str:
+    """An X-Ray trace header (``_X_AMZN_TRACE_ID``) for one invocation, not sampled: no X-Ray daemon runs here."""
+    return f"Root=1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]};Parent={uuid.uuid4().hex[:16]};Sampled=0"
 
 
 def reserved_concurrency(fn: Any) -> int | None:
@@ -128,7 +139,7 @@ class LambdaRuntime:
             worker = self.pool.acquire(spec, fn)
             try:
                 outcome = worker.invoke(request.request_id, request.payload, request.invoked_arn,
-                                        request.client_context)
+                                        request.client_context, request.trace_id)
             finally:
                 self.pool.release(worker)
         finally:
@@ -156,6 +167,9 @@ class LambdaRuntime:
         spec = spec_of(fn)
         invocation_type = header(headers, "X-Amz-Invocation-Type") or "RequestResponse"
         payload = normalise_payload(body)
+        limit = ASYNC_PAYLOAD_LIMIT if invocation_type == "Event" else SYNC_PAYLOAD_LIMIT
+        if len(payload) > limit:
+            raise RequestTooLargeException(limit)
         arn = spec.unqualified_arn + (f":{qualifier}" if qualifier else "")
         request_id = str(uuid.uuid4())
         response_headers[REQUEST_ID_HEADER] = request_id
@@ -164,7 +178,7 @@ class LambdaRuntime:
         client_context = header(headers, "X-Amz-Client-Context")
         if client_context:
             client_context = base64.b64decode(client_context).decode("utf-8", errors="replace")
-        request = Request(request_id, payload, arn, qualifier, client_context)
+        request = Request(request_id, payload, arn, qualifier, client_context, trace_id())
         if invocation_type == "Event":
             self.async_queue.enqueue(spec, request)
             return b""
