@@ -312,11 +312,12 @@ def test_build_state_and_phase_events(aws: Callable[..., Any]) -> None:
         def states(seen: list[dict[str, Any]]) -> list[str]:
             return [e["detail"]["build-status"] for e in seen if e["detail-type"] == "CodeBuild Build State Change"]
 
-        seen = tap.wait_for(lambda s: "SUCCEEDED" in states(s) and len(
+        seen = tap.wait_for(lambda s: len(states(s)) >= 2 and len(
             [e for e in s if e["detail-type"] == "CodeBuild Build Phase Change"]) >= 9)
     finally:
         tap.close()
-    assert states(seen) == ["IN_PROGRESS", "SUCCEEDED"]
+    # EventBridge delivery is unordered; both state changes arrive exactly once.
+    assert sorted(states(seen)) == ["IN_PROGRESS", "SUCCEEDED"]
     final = next(e for e in seen if e["detail"].get("build-status") == "SUCCEEDED")
     assert final["source"] == "aws.codebuild" and final["resources"] == [build["arn"]]
     detail = final["detail"]
