@@ -659,7 +659,7 @@ def test_stop_and_wait_lets_the_running_build_finish(aws: Callable[..., Any]) ->
     """
     codepipeline = aws("codepipeline")
     src, store = source_bucket(aws, {"x.txt": "x"})
-    project = build_project(aws, ["sleep 1", "echo slept"])
+    project = build_project(aws, ["sleep 2", "echo slept"])
     name = create(aws, store, [
         source_stage(src),
         {"name": "Build", "actions": [{"name": "Slow", "actionTypeId": TYPE["build"], "configuration": {
