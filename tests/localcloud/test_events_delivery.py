@@ -259,7 +259,8 @@ def test_input_inputpath_and_transformer_reach_the_target(aws: Callable[..., Any
 
 def test_put_targets_rejects_bad_input_and_retry_policy(aws: Callable[..., Any]) -> None:
     """https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutTargets.html: invalid Input JSON, two
-    input kinds, a reserved InputPathsMap key or a FIFO DLQ are ValidationException."""
+    input kinds, a reserved InputPathsMap key, a FIFO DLQ or an input transformer on another account's bus are
+    ValidationException; a sixth target on a rule is LimitExceededException."""
     events = aws("events")
     name = uid("rule")
     events.put_rule(Name=name, EventPattern=json.dumps({"source": ["x"]}))
@@ -269,11 +270,17 @@ def test_put_targets_rejects_bad_input_and_retry_policy(aws: Callable[..., Any])
         {"Input": "{}", "InputPath": "$.detail"},
         {"InputTransformer": {"InputPathsMap": {"awsKey": "$.id"}, "InputTemplate": "<awsKey>"}},
         {"DeadLetterConfig": {"Arn": f"arn:aws:sqs:{REGION}:{ACCOUNT}:dlq.fifo"}},
+        {"Arn": f"arn:aws:events:{REGION}:{OTHER}:event-bus/theirs", "InputPath": "$.detail"},
     ]
     for extra in bad:
         with pytest.raises(ClientError) as err:
             events.put_targets(Rule=name, Targets=[{"Id": "t", "Arn": arn, **extra}])
         assert err.value.response["Error"]["Code"] == "ValidationException", extra
+    events.put_targets(Rule=name, Targets=[{"Id": f"t{i}", "Arn": arn} for i in range(5)])
+    with pytest.raises(ClientError) as err:
+        events.put_targets(Rule=name, Targets=[{"Id": "t5", "Arn": arn}])
+    assert err.value.response["Error"]["Code"] == "LimitExceededException"
+    events.put_targets(Rule=name, Targets=[{"Id": "t4", "Arn": arn, "Input": "{}"}])  # replacing is fine
 
 
 # ---- Retries and dead-letter queues -------------------------------------------------------------------------

@@ -2,8 +2,8 @@
 
 - ``EventsBackend.put_events`` is replaced: moto delivers synchronously inside the request and raises for
   Lambda/Step Functions targets; ours validates per entry and hands accepted events to the engine.
-- ``EventsBackend.put_targets`` is wrapped: target input, RetryPolicy and DeadLetterConfig are validated as
-  AWS's PutTargets does, then moto stores the targets.
+- ``EventsBackend.put_targets`` is wrapped: target input, RetryPolicy, DeadLetterConfig and the limits (10 per
+  request, 5 per rule) are validated as AWS's PutTargets does, then moto stores the targets.
 - ``EventsBackend.put_rule`` is wrapped: a ScheduleExpression must parse (rate/cron) as AWS requires.
 - ``EventBus.create_from_cloudformation_json`` is wrapped so an ``AWS::Events::EventBus`` ``Policy`` applies.
 """
@@ -21,8 +21,12 @@ from eventdeploy.localcloud.events.transform import InvalidTargetInput, compile_
 _installed = False
 
 
-def validate_target(target: dict[str, Any]) -> None:
-    """Raise ValueError with AWS's reason if PutTargets would reject ``target``."""
+MAX_TARGETS_PER_RULE = 5
+MAX_TARGETS_PER_REQUEST = 10
+
+
+def validate_target(target: dict[str, Any], rule_account: str | None = None) -> None:
+    """Raise ValueError with AWS's reason if PutTargets would reject ``target`` (of a rule in ``rule_account``)."""
     compile_target_input(target)
     RetryPolicy.from_target(target)
     dlq = (target.get("DeadLetterConfig") or {}).get("Arn")
@@ -32,12 +36,13 @@ def validate_target(target: dict[str, Any]) -> None:
             "it must be the ARN of a standard (non-FIFO) SQS queue"
         )
     arn = str(target.get("Arn", ""))
-    if ":events:" in arn and ":event-bus/" in arn and any(
-        target.get(k) is not None for k in ("Input", "InputPath", "InputTransformer")
-    ):
+    parts = arn.split(":")
+    cross_account_bus = (len(parts) > 5 and parts[2] == "events" and parts[5].startswith("event-bus/")
+                         and rule_account is not None and parts[4] != rule_account)
+    if cross_account_bus and any(target.get(k) is not None for k in ("Input", "InputPath", "InputTransformer")):
         raise InvalidTargetInput(
-            f"Target {target.get('Id')!r} is an event bus: Input, InputPath and InputTransformer are not "
-            "supported for event bus targets"
+            f"Target {target.get('Id')!r} is an event bus of another account: Input, InputPath and "
+            "InputTransformer are not available for it (PutTargets)"
         )
 
 
@@ -47,6 +52,7 @@ def install() -> None:
     if _installed:
         return
     _installed = True
+    from moto.core.exceptions import JsonRESTError
     from moto.events import models
     from moto.events.exceptions import ValidationException
 
@@ -59,11 +65,25 @@ def install() -> None:
     previous_put_targets = models.EventsBackend.put_targets
 
     def _put_targets(self: Any, name: str, event_bus_arn: str | None, targets: list[dict[str, Any]]) -> None:
-        for target in targets or []:
+        targets = targets or []
+        if len(targets) > MAX_TARGETS_PER_REQUEST:
+            raise ValidationException(
+                f"1 validation error detected: Value at 'targets' failed to satisfy constraint: Member must have "
+                f"length less than or equal to {MAX_TARGETS_PER_REQUEST} (got {len(targets)})")
+        for target in targets:
             try:
-                validate_target(target)
+                validate_target(target, self.account_id)
             except (InvalidTargetInput, InvalidRetryPolicy, ValueError) as exc:
                 raise ValidationException(str(exc)) from exc
+        bus = self.event_buses.get(self._normalize_event_bus_arn(event_bus_arn))
+        rule = bus.rules.get(name) if bus is not None else None
+        if rule is not None:
+            ids = {t["Id"] for t in rule.targets} | {t.get("Id") for t in targets}
+            if len(ids) > MAX_TARGETS_PER_RULE:
+                raise JsonRESTError(
+                    "LimitExceededException",
+                    f"The requested resource exceeds the maximum number allowed: rule {name} would have "
+                    f"{len(ids)} targets; a rule can have at most {MAX_TARGETS_PER_RULE}.")
         return previous_put_targets(self, name, event_bus_arn, targets)
 
     previous_put_rule = models.EventsBackend.put_rule
