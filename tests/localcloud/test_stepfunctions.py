@@ -321,6 +321,32 @@ def test_unnamed_executions_get_uuid_names_and_bad_names_are_refused(sfn: Any) -
     assert refused.value.response["Error"]["Code"] == "InvalidName"
 
 
+def test_eventbridge_rule_starts_an_unnamed_execution_per_event(aws: Callable[..., Any], sfn: Any) -> None:
+    """https://docs.aws.amazon.com/step-functions/latest/dg/eventbridge-integration.html and
+    https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-targets.html : a rule targeting a state machine
+    starts one execution per matching event, with the event as input (no name, so each gets a UUID)."""
+    machine = make_machine(sfn, {"StartAt": "P", "States": {"P": {
+        "Type": "Pass", "Parameters": {"image.$": "$.detail.image"}, "End": True}}})
+    events, rule = aws("events"), unique("to-sfn")
+    events.put_rule(Name=rule, EventPattern=json.dumps({"source": [rule]}))
+    events.put_targets(Rule=rule, Targets=[{"Id": "sfn", "Arn": machine,
+                                            "RoleArn": f"arn:aws:iam::{DEFAULT_ACCOUNT}:role/events-to-sfn"}])
+    for image in ("app:1", "app:2"):
+        events.put_events(Entries=[{"Source": rule, "DetailType": "Image Pushed",
+                                    "Detail": json.dumps({"image": image})}])
+    deadline = time.monotonic() + 15
+    while True:
+        done = sfn.list_executions(stateMachineArn=machine, statusFilter="SUCCEEDED")["executions"]
+        if len(done) == 2:
+            break
+        assert time.monotonic() < deadline, sfn.list_executions(stateMachineArn=machine)["executions"]
+        time.sleep(0.05)
+    outputs = sorted(json.loads(sfn.describe_execution(executionArn=e["executionArn"])["output"])["image"]
+                     for e in done)
+    assert outputs == ["app:1", "app:2"]
+    assert all(str(uuid.UUID(e["name"])) == e["name"] for e in done)
+
+
 def test_timestamps_in_task_output_are_json_numbers(aws: Callable[..., Any]) -> None:
     """https://docs.aws.amazon.com/step-functions/latest/dg/supported-services-awssdk.html : an aws-sdk task's
     result carries the service's timestamps; DescribeExecution still answers, with JSON output."""
