@@ -668,3 +668,25 @@ def test_managed_rule_evaluates_local_resources_and_reports_changes(aws: Callabl
     assert result["ComplianceType"] == "COMPLIANT"
     assert config.describe_compliance_by_resource(ResourceType="AWS::ECR::Repository")["ComplianceByResources"] == [
         {"ResourceType": "AWS::ECR::Repository", "ResourceId": repo, "Compliance": {"ComplianceType": "COMPLIANT"}}]
+
+
+def test_on_failure_delete_and_a_missing_reference(aws: Callable[..., Any]) -> None:
+    """A resource that names something missing fails (HandlerErrorCode NotFound); OnFailure DELETE rolls back and
+    then deletes the stack; OnFailure with DisableRollback is refused
+    (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStack.html)."""
+    account = new_account()
+    cfn = aws("cloudformation", account_id=account)
+    template = stack_template({"Allow": {"Type": "AWS::Lambda::Permission", "Properties": {
+        "FunctionName": f"missing-{uuid.uuid4().hex[:6]}", "Action": "lambda:InvokeFunction",
+        "Principal": "events.amazonaws.com"}}})
+    with pytest.raises(cfn.exceptions.ClientError, match="either DisableRollback or OnFailure"):
+        cfn.create_stack(StackName=f"both-{uuid.uuid4().hex[:6]}", TemplateBody=template, OnFailure="DELETE",
+                         DisableRollback=True)
+    stack_id = cfn.create_stack(StackName=f"gone-{uuid.uuid4().hex[:8]}", TemplateBody=template,
+                                OnFailure="DELETE")["StackId"]
+    assert wait_stack(cfn, stack_id, {"DELETE_COMPLETE", "ROLLBACK_COMPLETE"})["StackStatus"] == "DELETE_COMPLETE"
+    history = stack_history(cfn, stack_id)
+    assert [s for lid, s, _ in history if lid != "Allow"] == [
+        "CREATE_IN_PROGRESS", "ROLLBACK_IN_PROGRESS", "ROLLBACK_COMPLETE", "DELETE_IN_PROGRESS", "DELETE_COMPLETE"]
+    [(_, _, reason)] = [h for h in history if h[1] == "CREATE_FAILED"]
+    assert "Function not found" in reason and "HandlerErrorCode: NotFound" in reason

@@ -22,6 +22,7 @@ from __future__ import annotations
 import copy
 import logging
 import threading
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -72,13 +73,27 @@ def run_operation(stack: Any, work: Callable[[], None]) -> None:
     threading.Thread(target=body, name=f"cfn-{stack.name}", daemon=True).start()
 
 
-def failure_reason(exc: BaseException) -> str:
-    """ResourceStatusReason for a resource whose handler raised ``exc``."""
+# HTTP status of a service error → the handler error code CloudFormation reports for it.
+_HANDLER_ERROR_CODES = {400: "InvalidRequest", 403: "AccessDenied", 404: "NotFound", 409: "AlreadyExists",
+                        429: "Throttling"}
+
+
+def failure_reason(exc: BaseException, resource_type: str = "") -> str:
+    """ResourceStatusReason for a resource whose handler raised ``exc``, in the registry handlers' format."""
     if isinstance(exc, local.ResourceFailed):
         return str(exc)
-    code = getattr(exc, "code", None) or getattr(exc, "error_type", None) or type(exc).__name__
+    status = getattr(exc, "code", None)
     message = getattr(exc, "message", None) or getattr(exc, "description", None) or str(exc) or repr(exc)
-    return f'Resource handler returned message: "{message}" (HandlerErrorCode: {code})'
+    if not isinstance(status, int):
+        return f'Resource handler returned message: "{message}" (HandlerErrorCode: GeneralServiceException)'
+    service = resource_type.split("::")[1] if resource_type.count("::") == 2 else "AWS"
+    handler_code = _HANDLER_ERROR_CODES.get(status, "GeneralServiceException" if status >= 500 else "InvalidRequest")
+    error_type = str(getattr(exc, "error_type", ""))
+    for marker, code in (("NotFound", "NotFound"), ("AlreadyExists", "AlreadyExists"), ("AccessDenied", "AccessDenied")):
+        if marker in error_type:
+            handler_code = code
+    return (f'Resource handler returned message: "{message} (Service: {service}, Status Code: {status}, '
+            f'Request ID: {uuid.uuid4()})" (RequestToken: {uuid.uuid4()}, HandlerErrorCode: {handler_code})')
 
 
 def _physical_id(instance: Any) -> str:
@@ -171,7 +186,8 @@ def _create_resources(stack: Any, order: list[str], only: set[str] | None = None
         try:
             instance = create_one(stack, logical_id, body)
         except Exception as exc:
-            resource_event(stack, logical_id, "", resource_type, "CREATE_FAILED", failure_reason(exc))
+            resource_event(stack, logical_id, "", resource_type, "CREATE_FAILED",
+                           failure_reason(exc, resource_type))
             return created, logical_id
         physical = _physical_id(instance)
         resource_event(stack, logical_id, physical, resource_type, "CREATE_IN_PROGRESS",
@@ -199,7 +215,8 @@ def _delete_resources(stack: Any, logical_ids: list[str], json_map: dict[str, An
             if instance is not None and not isinstance(instance, str):
                 resource_map._delete_resource(instance, body)
         except Exception as exc:
-            resource_event(stack, logical_id, physical, resource_type, "DELETE_FAILED", failure_reason(exc))
+            resource_event(stack, logical_id, physical, resource_type, "DELETE_FAILED",
+                           failure_reason(exc, resource_type))
             failed.append(logical_id)
             continue
         resource_map._parsed_resources.pop(logical_id, None)
@@ -308,7 +325,7 @@ def update(backend: Any, stack: Any, template: str, parameters: dict[str, Any] |
                 changed = update_one(stack, logical_id, body, previous)
             except Exception as exc:
                 resource_event(stack, logical_id, _physical_id(previous), body["Type"], "UPDATE_FAILED",
-                               failure_reason(exc))
+                               failure_reason(exc, body["Type"]))
                 failed = logical_id
                 break
             modified[logical_id] = previous
@@ -344,7 +361,7 @@ def update(backend: Any, stack: Any, template: str, parameters: dict[str, Any] |
             restored = update_one(stack, logical_id, body, resource_map._parsed_resources.get(logical_id))
         except Exception as exc:
             resource_event(stack, logical_id, _physical_id(previous), body["Type"], "UPDATE_FAILED",
-                           failure_reason(exc))
+                           failure_reason(exc, body["Type"]))
             stack._add_stack_event("UPDATE_ROLLBACK_FAILED", f"The following resource(s) failed to update: "
                                                              f"[{logical_id}]. ")
             return
