@@ -38,3 +38,8 @@ STEP_FUNCTIONS = {
 }
 # Sources the default bus forwards to the deployments bus: where AWS services put their events.
 FORWARDED_SOURCES = ["aws.cloudformation", "aws.codebuild", "aws.codepipeline", "aws.config", "aws.ecr", "aws.states"]
+
+# 05: a tap for the status events of the whole chain (ECR, Lambda's state machine, CodeBuild, CodePipeline).
+CHAIN_RULE = "rule-chain-tap"
+CHAIN_TAP = "chain-tap"
+CHAIN_SOURCES = ["aws.ecr", "aws.states", "aws.codebuild", "aws.codepipeline", "aws.cloudformation"]
