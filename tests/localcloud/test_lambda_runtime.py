@@ -724,3 +724,30 @@ def test_payload_limits_and_deprecated_invoke_async(aws: Callable[..., Any], mak
     resp = aws("lambda").invoke_async(FunctionName=name, InvokeArgs=b'{"note": "queued by InvokeAsync"}')
     assert resp["Status"] == 202
     assert _bodies(aws, url, 1) == ["queued by InvokeAsync"]
+
+
+def test_dead_letter_queue_gets_discarded_event(aws: Callable[..., Any], make_function: Callable[..., str]) -> None:
+    """A discarded async event goes to the DeadLetterConfig queue with RequestID/ErrorCode/ErrorMessage attributes.
+
+    https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html#invocation-dlq
+    """
+    sqs = aws("sqs")
+    url = sqs.create_queue(QueueName=unique("dlq"))["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    name = make_function("def handler(event, context):\n    raise KeyError('missing order')\n",
+                         DeadLetterConfig={"TargetArn": arn})
+    client = aws("lambda")
+    assert client.get_function_configuration(FunctionName=name)["DeadLetterConfig"] == {"TargetArn": arn}
+    client.put_function_event_invoke_config(FunctionName=name, MaximumRetryAttempts=0)
+    resp = client.invoke(FunctionName=name, InvocationType="Event", Payload=b'{"order": 9}')
+
+    def message() -> Any:
+        got = sqs.receive_message(QueueUrl=url, MessageAttributeNames=["All"], WaitTimeSeconds=1).get("Messages")
+        return got[0] if got else None
+
+    msg = poll(message)
+    assert json.loads(msg["Body"]) == {"order": 9}
+    attributes = {k: v["StringValue"] for k, v in msg["MessageAttributes"].items()}
+    assert attributes["RequestID"] == resp["ResponseMetadata"]["RequestId"]
+    assert attributes["ErrorCode"] == "200"
+    assert attributes["ErrorMessage"] == "'missing order'"

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from moto.awslambda.exceptions import LambdaClientError
 
 from eventdeploy.localcloud import clock
-from eventdeploy.localcloud.lambda_runtime import destinations, lambda_metrics
+from eventdeploy.localcloud.lambda_runtime import dead_letter, destinations, lambda_metrics
 from eventdeploy.localcloud.lambda_runtime.concurrency import Throttled
 from eventdeploy.localcloud.lambda_runtime.spec import FunctionSpec, spec_of
 from eventdeploy.localcloud.lambda_runtime.worker import Outcome
@@ -162,6 +162,7 @@ class AsyncQueue:
         if not success:
             self.runtime.background.submit(lambda: lambda_metrics.publish(
                 spec.account_id, spec.region, "AsyncEventsDropped", 1, "Count", dims))
+            self._dead_letter(event, spec, condition, dims)
         target = (config.get("DestinationConfig") or {}).get("OnSuccess" if success else "OnFailure") or {}
         destination = target.get("Destination")
         if not destination:
@@ -179,6 +180,20 @@ class AsyncQueue:
                         event.request.request_id, destination, exc)
             self.runtime.background.submit(lambda: lambda_metrics.publish(
                 spec.account_id, spec.region, "DestinationDeliveryFailures", 1, "Count", dims))
+
+    def _dead_letter(self, event: AsyncEvent, spec: FunctionSpec, condition: str,
+                     dims: list[dict[str, str]]) -> None:
+        target = dead_letter.target_of(self._function_latest(event))
+        if not target:
+            return
+        last = event.last
+        message = dead_letter.error_message_of(last.payload) if last else f"Event discarded: {condition}"
+        try:
+            dead_letter.send(target, event.request.payload, event.request.request_id, 200, message)
+        except Exception as exc:  # AWS reports it as DeadLetterErrors; the event is gone either way
+            log.warning("could not send %s to the dead-letter target %s: %s", event.request.request_id, target, exc)
+            self.runtime.background.submit(lambda: lambda_metrics.publish(
+                spec.account_id, spec.region, "DeadLetterErrors", 1, "Count", dims))
 
     def clear(self) -> None:
         """Forget every queued and delayed event (reset); events being run are discarded when they finish."""

@@ -9,6 +9,7 @@ import re
 import threading
 from typing import Any
 
+from eventdeploy.localcloud.lambda_runtime import dead_letter
 from eventdeploy.localcloud.lambda_runtime.service import REQUEST_ID_HEADER, LambdaRuntime
 
 _local = threading.local()
@@ -31,6 +32,7 @@ def qualifier_of(function_name: str, qualifier: str | None) -> str | None:
 
 def install(runtime: LambdaRuntime) -> None:
     """Patch moto's Lambda models and backends to use ``runtime``."""
+    dead_letter.install()
     from moto.awslambda.models import LambdaBackend, LambdaFunction
     from moto.awslambda.utils import get_backend
     from moto.awslambda_simple.models import LambdaSimpleBackend
