@@ -203,10 +203,11 @@ def test_custom_error_type_is_matched_by_name_and_fails_execution_uncaught(aws: 
     assert json.loads(failed["cause"])["errorMessage"] == "card 4242 declined"
 
 
-def test_lambda_timeout_is_lambda_unknown_and_missing_function_is_named(aws: Callable[..., Any],
+def test_lambda_timeout_is_lambda_unknown_and_service_errors_are_named(aws: Callable[..., Any],
                                                                        sfn: Any) -> None:
     """https://docs.aws.amazon.com/step-functions/latest/dg/bp-lambda-serviceexception.html : function
-    timeouts are reported as Lambda.Unknown; Lambda API errors as Lambda.<ErrorCode>."""
+    timeouts are reported as Lambda.Unknown; Lambda API errors (missing function, throttling) as
+    Lambda.<ErrorCode>."""
     slow = make_function(aws, """
         import time
 
@@ -227,6 +228,18 @@ def test_lambda_timeout_is_lambda_unknown_and_missing_function_is_named(aws: Cal
                  "Parameters": {"FunctionName": missing}, "End": True}}})
     failed = run(sfn, gone)
     assert failed["status"] == "FAILED" and failed["error"] == "Lambda.ResourceNotFoundException", failed
+
+    throttled = make_function(aws, DOUBLER)
+    aws("lambda").put_function_concurrency(FunctionName=throttled, ReservedConcurrentExecutions=0)
+    busy = make_machine(sfn, {"StartAt": "Call", "States": {
+        "Call": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+                 "Parameters": {"FunctionName": throttled, "Payload": {"n": 1}},
+                 "Catch": [{"ErrorEquals": ["Lambda.TooManyRequestsException"], "ResultPath": "$.throttled",
+                            "Next": "Later"}], "End": True},
+        "Later": {"Type": "Pass", "End": True}}})
+    later = run(sfn, busy)
+    assert later["status"] == "SUCCEEDED", later
+    assert json.loads(later["output"])["throttled"]["Error"] == "Lambda.TooManyRequestsException"
 
 
 # --- emulated time ---------------------------------------------------------------------------------------------
