@@ -25,6 +25,7 @@ def _injected(rows: list[dict[str, Any]]) -> pd.DataFrame:
 def _ledger(rows: list[tuple[str, str, int, str | None]]) -> pd.DataFrame:
     """(deployment_id, stage, ms after T0, event_id) → ledger rows as the table holds them (ISO 'at')."""
     raw = pd.DataFrame([{"deployment_id": d, "stage": s, "event_id": e, "trace_id": None,
+                         "error": "InvalidDeployment" if s == "rolled_back" else None,
                          "at": pd.Timestamp(T0 + ms, unit="ms", tz="UTC").isoformat(timespec="milliseconds")}
                         for d, s, ms, e in rows])
     return observe.ledger_stages(raw)
@@ -70,7 +71,7 @@ def world() -> dict[str, pd.DataFrame]:
         ("stack-x", "stack_rollback_complete", 70, "id-stack"),
     ])
     execs = pd.DataFrame([
-        {"deployment_id": "dep-ok", "execution_arn": "a1", "status": "SUCCEEDED", "start_ms": T0 + 70,
+        {"deployment_id": "dep-ok", "execution_arn": "a1", "status": "SUCCEEDED", "start_ms": T0 + 55,
          "stop_ms": T0 + 140},
         {"deployment_id": "dep-k1", "execution_arn": "a2", "status": "SUCCEEDED", "start_ms": T0 + 70,
          "stop_ms": T0 + 160},
@@ -102,7 +103,8 @@ def test_every_event_ends_in_exactly_one_outcome(world: dict[str, pd.DataFrame])
     assert rec.loc["orig", "where"] == "same push as dup" and rec.loc["orig", "as_expected"]
     assert rec.loc["poison", ["outcome", "where", "error_code", "invoke_count"]].tolist() == [
         "failed", "on_failure:evd-image-pushed", "InvalidEvent", 3]
-    assert rec.loc["sm-fail", ["outcome", "where", "error_code"]].tolist() == ["failed", "state_machine", "FAILED"]
+    assert rec.loc["sm-fail", ["outcome", "where", "error_code"]].tolist() == ["failed", "state_machine",
+                                                                                    "InvalidDeployment"]
     assert rec.loc["tap-only", ["outcome", "where"]].tolist() == ["completed", "tap"]
     assert rec.loc["dead", ["outcome", "where", "error_code", "delivery_retries"]].tolist() == [
         "failed", "dlq:rule-dlq", "SQS.AccessDenied", 3]
@@ -128,10 +130,10 @@ def test_lost_and_doubled_events_are_reported(world: dict[str, pd.DataFrame]) ->
 def test_stage_times_follow_each_event_through_the_pipeline(world: dict[str, pd.DataFrame]) -> None:
     times = observe.stage_times(world["injected"], world["stages"], world["execs"], world["tap"])
     ok = times[times["trace_id"] == "ok"].set_index("stage")
-    assert list(ok.index) == ["sent", "accepted", "delivered", "lambda_started", "execution_requested",
-                              "sm_started", "validated", "promoted", "sm_stopped"]
-    assert ok["since_sent_ms"].tolist() == [0, 5, 20, 40, 60, 70, 90, 130, 140]
-    assert ok["step_ms"].tolist() == [0, 5, 15, 20, 20, 10, 20, 40, 10]
+    assert list(ok.index) == ["sent", "accepted", "delivered", "lambda_started", "sm_started",
+                              "execution_requested", "validated", "promoted", "sm_stopped"]
+    assert ok["since_sent_ms"].tolist() == [0, 5, 20, 40, 55, 60, 90, 130, 140]
+    assert ok["step_ms"].tolist() == [0, 5, 15, 20, 15, 5, 30, 40, 10]
     assert "bad" not in set(times["trace_id"])  # rejected events never entered the pipeline
     running = times[times["trace_id"] == "running"]
     assert "sm_stopped" not in set(running["stage"])

@@ -135,7 +135,7 @@ def ledger(dynamodb: Any, table: str, deployment_id: str | None = None) -> pd.Da
 # --- Measurement: collectors into tidy frames, reconciliation, latency ---------------------------------------------
 
 # The order a deployment moves through; a stage later in the list never happens before an earlier one.
-STAGES = ["sent", "accepted", "delivered", "lambda_started", "handled", "execution_requested", "sm_started",
+STAGES = ["sent", "accepted", "delivered", "lambda_started", "handled", "sm_started", "execution_requested",
           "validated", "built", "deployed", "promoted", "rolled_back", "sm_stopped"]
 SM_FAILED = ("FAILED", "TIMED_OUT", "ABORTED")
 HANDLER_STAGE_PREFIXES = ("stack_", "violation")  # rows the stack and compliance handlers write per event
@@ -182,14 +182,15 @@ def scan_table(dynamodb: Any, table: str, segments: int = 4) -> pd.DataFrame:
 
 
 def ledger_stages(rows: pd.DataFrame) -> pd.DataFrame:
-    """Ledger rows as (deployment_id, stage, at_ms, trace_id, event_id); stack/compliance rows become 'handled'."""
-    columns = ["deployment_id", "stage", "at_ms", "trace_id", "event_id"]
+    """Ledger rows as (deployment_id, stage, at_ms, trace_id, event_id, error); stack/compliance rows become
+    'handled'; ``error`` is what a rolled-back deployment caught."""
+    columns = ["deployment_id", "stage", "at_ms", "trace_id", "event_id", "error"]
     if rows.empty:
         return pd.DataFrame(columns=columns)
     out = pd.DataFrame({"deployment_id": rows["deployment_id"], "stage": rows["stage"]})
     at = pd.to_datetime(rows["at"], utc=True, format="ISO8601")
     out["at_ms"] = (at - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(milliseconds=1)
-    for col in ("trace_id", "event_id"):
+    for col in ("trace_id", "event_id", "error"):
         out[col] = rows[col] if col in rows else None
     handled = out["stage"].str.startswith(HANDLER_STAGE_PREFIXES)
     out.loc[handled, "stage"] = "handled"
@@ -324,6 +325,8 @@ def reconcile(injected: pd.DataFrame, stages: pd.DataFrame, execs: pd.DataFrame,
     that another event of the same repository+digest carried through are "deduplicated", not failures.
     """
     by_deployment = stages.groupby("deployment_id")["stage"].agg(set).to_dict() if len(stages) else {}
+    caught = {d: e for d, e in zip(stages["deployment_id"], stages.get("error", [None] * len(stages)), strict=True)
+              if isinstance(e, str) and e}
     deployments: dict[str, set[str]] = {}
     for event_id, dep in stages[stages["event_id"].notna()][["event_id", "deployment_id"]].itertuples(index=False):
         deployments.setdefault(event_id, set()).add(dep)
@@ -349,7 +352,8 @@ def reconcile(injected: pd.DataFrame, stages: pd.DataFrame, execs: pd.DataFrame,
                 row["in_flight"] = True
             else:
                 where = "ledger" if "handled" in by_deployment.get(dep, set()) else "state_machine"
-                terminals.append((outcome, where, status.get(dep) if outcome == "failed" else None))
+                code = (caught.get(dep) or status.get(dep)) if outcome == "failed" else None
+                terminals.append((outcome, where, code))
         if ev.event_id in dead:
             d = dead[ev.event_id]
             terminals += [("failed", f"dlq:{q}", c) for q, c in zip(d["queue"], d["error_code"], strict=True)]

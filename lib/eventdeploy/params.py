@@ -29,6 +29,13 @@ KEY_HELP: dict[str, str] = {
     "confirm_teardown": "true to really delete in 99_teardown; false is a dry run that only lists",
     "localcloud_port": "TCP port of the local cloud (target 'local')",
     "time_scale": "local cloud only: emulated waits (retry backoff, Wait states) run at this fraction of real time",
+    "inject_events": "07_inject_and_measure: how many test events to inject (1-1,000,000)",
+    "inject_rate": "07_inject_and_measure: events per second to send (0 = as fast as the injector can)",
+    "inject_duplicate_ratio": "07_inject_and_measure: share of events that repeat an earlier push (0-0.5)",
+    "inject_poison_ratio": "07_inject_and_measure: share of events a handler rejects (malformed digest; 0-0.5)",
+    "inject_bad_ratio": "07_inject_and_measure: share of entries PutEvents must refuse (oversize, no detail-type, "
+                        "unknown bus; 0-0.5)",
+    "inject_wait_s": "07_inject_and_measure: how long to wait for the pipeline to settle after sending (seconds)",
 }
 
 
@@ -89,6 +96,12 @@ class Parameters(BaseModel):
     confirm_teardown: bool = False
     localcloud_port: int = Field(default=4566, ge=1024, le=65535)
     time_scale: float = Field(default=1.0, gt=0.0, le=1.0)
+    inject_events: int = Field(default=2000, ge=1, le=1_000_000)
+    inject_rate: float = Field(default=100.0, ge=0.0, le=100_000.0)
+    inject_duplicate_ratio: float = Field(default=0.05, ge=0.0, le=0.5)
+    inject_poison_ratio: float = Field(default=0.02, ge=0.0, le=0.5)
+    inject_bad_ratio: float = Field(default=0.01, ge=0.0, le=0.5)
+    inject_wait_s: float = Field(default=120.0, gt=0.0, le=3600.0)
 
     @field_validator("region")
     @classmethod

@@ -1,0 +1,119 @@
+"""Runbook 07's steps at the provisioner level: the run's resource names wired to ``inject`` and ``observe``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pandas as pd
+
+from eventdeploy import inject, observe
+from eventdeploy.architecture import names
+from eventdeploy.params import Parameters
+from eventdeploy.provision import Provisioner, sqs
+
+
+def scenario(params: Parameters) -> inject.Scenario:
+    """The scenario the run's parameters describe (default mix of every source the pipeline handles)."""
+    return inject.Scenario(events=params.inject_events, rate=params.inject_rate,
+                           duplicate_ratio=params.inject_duplicate_ratio, poison_ratio=params.inject_poison_ratio,
+                           bad_ratio=params.inject_bad_ratio)
+
+
+def plan(p: Provisioner, chosen: inject.Scenario) -> list[inject.Planned]:
+    """The scenario's events for this run's deployments bus."""
+    return inject.generate(chosen, p.prefix, p.account_id, p.region, p.name(names.BUS))
+
+
+def send(p: Provisioner, planned: list[inject.Planned], progress: bool = True) -> pd.DataFrame:
+    """Inject ``planned`` into the deployments bus; one row per event with its fate."""
+    return inject.inject(p.client("events"), planned, progress=progress)
+
+
+def failure_queues(p: Provisioner) -> dict[str, str]:
+    """Name → URL of every queue a failed event can end in: each handler rule's DLQ, the tap's, Lambda OnFailure."""
+    wanted = [f"{f}-dlq" for f in names.HANDLERS] + [names.TAP_DLQ, names.LAMBDA_FAILURES]
+    return {p.name(s): str(sqs.queue_url(p, p.name(s))) for s in wanted if sqs.queue_url(p, p.name(s))}
+
+
+def state_machine_arn(p: Provisioner) -> str:
+    """The deployment state machine's ARN."""
+    return f"arn:aws:states:{p.region}:{p.account_id}:stateMachine:{p.name(names.STATE_MACHINE)}"
+
+
+def watch(p: Provisioner, injected: pd.DataFrame, timeout_s: float, quiet_s: float = 5.0) -> observe.Watch:
+    """Drain the tap and sample the failure queues until every routed event was delivered and the pipeline is
+    quiet, or ``timeout_s``."""
+    routed = injected[(injected["fate"] == "accepted") & injected["route"].notna()]
+    return observe.watch_pipeline(
+        p.client("sqs"), str(sqs.queue_url(p, p.name(names.TAP))), failure_queues(p), p.client("stepfunctions"),
+        state_machine_arn(p), p.client("dynamodb"), p.name(names.LEDGER), set(routed["event_id"]),
+        timeout_s=timeout_s, quiet_s=quiet_s)
+
+
+@dataclass
+class Evidence:
+    """Everything the pipeline left about the injected events, as tidy frames."""
+
+    stages: pd.DataFrame
+    executions: pd.DataFrame
+    tap: pd.DataFrame
+    dead_letters: pd.DataFrame
+    on_failure: pd.DataFrame
+
+
+def collect(p: Provisioner, watched: observe.Watch) -> Evidence:
+    """Read the ledger, the executions, and drain the DLQs and the OnFailure queue."""
+    client = p.client("sqs")
+    dead, failed = [], []
+    for name, url in failure_queues(p).items():
+        drained = observe.receive_all(client, url)
+        if name == p.name(names.LAMBDA_FAILURES):
+            failed.append(observe.on_failure_records(drained))
+        else:
+            dead.append(observe.dlq_records(drained, name))
+    return Evidence(stages=observe.ledger_stages(observe.scan_table(p.client("dynamodb"), p.name(names.LEDGER))),
+                    executions=observe.executions(p.client("stepfunctions"), state_machine_arn(p)),
+                    tap=observe.tap_records(watched.tap), dead_letters=pd.concat(dead, ignore_index=True),
+                    on_failure=pd.concat(failed, ignore_index=True))
+
+
+def reconcile(injected: pd.DataFrame, evidence: Evidence) -> pd.DataFrame:
+    """One outcome per injected event (``observe.reconcile``)."""
+    return observe.reconcile(injected, evidence.stages, evidence.executions, evidence.tap, evidence.dead_letters,
+                             evidence.on_failure)
+
+
+def stage_times(injected: pd.DataFrame, evidence: Evidence) -> pd.DataFrame:
+    """Each accepted event's stages with their latencies (``observe.stage_times``)."""
+    return observe.stage_times(injected, evidence.stages, evidence.executions, evidence.tap)
+
+
+def flow(injected: pd.DataFrame, evidence: Evidence, reconciled: pd.DataFrame, times: pd.DataFrame) -> pd.DataFrame:
+    """Sent, delivered, completed and failed per second."""
+    done = times.groupby("trace_id")["at_ms"].max()
+    completed = reconciled.loc[reconciled["outcome"] == "completed", "trace_id"]
+    failed_at = pd.concat([evidence.dead_letters["at_ms"], evidence.on_failure["at_ms"]], ignore_index=True)
+    return observe.throughput({"sent": injected["sent_ms"], "delivered": evidence.tap["delivered_ms"],
+                               "completed": done.reindex(completed).dropna(), "failed": failed_at})
+
+
+def metric_queries(p: Provisioner) -> list[dict[str, Any]]:
+    """The CloudWatch metrics that show the load: the bus's rules (AWS/Events) and the handlers (AWS/Lambda)."""
+    queries: list[dict[str, Any]] = []
+    for suffix in names.RULES.values():
+        dims = {"EventBusName": p.name(names.BUS), "RuleName": p.name(suffix)}
+        queries += [{"namespace": "AWS/Events", "metric": m, "dimensions": dims, "stat": "Sum"}
+                    for m in ("MatchedEvents", "Invocations", "FailedInvocations")]
+    for function in list(names.HANDLERS):
+        dims = {"FunctionName": p.name(function)}
+        queries += [{"namespace": "AWS/Lambda", "metric": m, "dimensions": dims, "stat": "Sum"}
+                    for m in ("Invocations", "Errors", "Throttles")]
+    return queries
+
+
+def cloudwatch(p: Provisioner, injected: pd.DataFrame, period_s: int = 60) -> pd.DataFrame:
+    """The load's CloudWatch metrics from a minute before the first send until now, zero-filled."""
+    start = datetime.fromtimestamp(int(injected["sent_ms"].min()) / 1000, UTC) - timedelta(minutes=1)
+    return observe.metrics(p.client("cloudwatch"), metric_queries(p), start, datetime.now(UTC), period_s)
