@@ -98,6 +98,11 @@ def accept_entry(caller_account: str, region: str, entry: dict[str, Any]) -> dic
             f"User: arn:aws:iam::{caller_account}:root is not authorized to perform: events:PutEvents on "
             f"resource: {bus_arn} because no resource-based policy allows the events:PutEvents action",
         )
+    if bus is None:
+        # EventBridge long accepted such entries and lost them silently (aws/aws-sdk#186); AWS's service team
+        # reported that corrected in 2024, so the entry fails on its own, as the brief and callers expect.
+        engine().stats.bus(bus_arn, "no_such_bus")
+        return _error("ResourceNotFoundException", f"Event bus {bus_name} does not exist.")
     try:
         when = _event_time(entry.get("Time"))
     except (ValueError, OverflowError):
@@ -115,11 +120,6 @@ def accept_entry(caller_account: str, region: str, entry: dict[str, Any]) -> dic
         "resources": list(entry.get("Resources") or []),
         "detail": detail,
     }
-    if bus is None:
-        # AWS accepts events for a bus that does not exist and silently drops them (aws/aws-cli#9186,
-        # aws/aws-sdk#186); the local cloud counts them so the loss is visible in /_localcloud/events-stats.
-        engine().stats.bus(bus_arn, "no_such_bus")
-        return {"EventId": event_id}
     engine().ingest(bus_account, bus_region, bus_name, event)
     return {"EventId": event_id}
 
