@@ -341,15 +341,32 @@ def test_manual_approval_waits_then_approved(aws: Callable[..., Any]) -> None:
 
 def test_stop_pipeline_execution_abandons_waiting_action(aws: Callable[..., Any]) -> None:
     """StopPipelineExecution with abandon ends the execution Stopped and the in-progress action Abandoned.
+    (The approval first notifies its NotificationArn topic with the approval token.)
 
     https://docs.aws.amazon.com/codepipeline/latest/APIReference/API_StopPipelineExecution.html
+    https://docs.aws.amazon.com/codepipeline/latest/userguide/approvals-json-format.html
     """
-    codepipeline = aws("codepipeline")
+    codepipeline, sns, sqs = aws("codepipeline"), aws("sns"), aws("sqs")
+    topic = sns.create_topic(Name=unique("cp-approvals"))["TopicArn"]
+    queue = sqs.create_queue(QueueName=unique("cp-approvals"))["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
     src, store = source_bucket(aws, {"x.txt": "x"})
     name = create(aws, store, [source_stage(src), {"name": "Gate", "actions": [
-        {"name": "Approve", "actionTypeId": TYPE["manual"]}]}])
+        {"name": "Approve", "actionTypeId": TYPE["manual"],
+         "configuration": {"NotificationArn": topic, "CustomData": "please review"}}]}])
     execution_id = codepipeline.start_pipeline_execution(name=name)["pipelineExecutionId"]
-    wait_action(codepipeline, name, "Gate", "Approve", "InProgress")
+    token = wait_action(codepipeline, name, "Gate", "Approve", "InProgress")["token"]
+    deadline = time.monotonic() + 15
+    messages: list[dict[str, Any]] = []
+    while not messages:
+        assert time.monotonic() < deadline, "no approval notification"
+        messages = sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=1).get("Messages", [])
+    approval = json.loads(json.loads(messages[0]["Body"])["Message"])["approval"]
+    assert approval["pipelineName"] == name and approval["stageName"] == "Gate"
+    assert approval["actionName"] == "Approve" and approval["token"] == token
+    assert approval["customData"] == "please review" and approval["expires"].endswith("Z")
+    assert token in approval["approvalReviewLink"]
     stopped = codepipeline.stop_pipeline_execution(pipelineName=name, pipelineExecutionId=execution_id,
                                                    abandon=True, reason="operator stop")
     assert stopped["pipelineExecutionId"] == execution_id

@@ -17,6 +17,7 @@ import uuid
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from eventdeploy.localcloud import clock, internal
@@ -361,8 +362,13 @@ def approval_manual(ctx: ActionContext) -> None:
             f"{ctx.run.name}/view?region={ctx.region}",
             "approval": {"pipelineName": ctx.run.name, "stageName": ctx.action.stage,
                          "actionName": ctx.action.name, "token": ctx.action.token,
-                         "expires": "", "externalEntityLink": cfg.get("ExternalEntityLink"),
-                         "approvalReviewLink": "", "customData": cfg.get("CustomData")},
+                         "expires": (ctx.action.start_time + timedelta(seconds=APPROVAL_TIMEOUT_S)).strftime(
+                             "%Y-%m-%dT%H:%MZ"),
+                         "externalEntityLink": cfg.get("ExternalEntityLink"),
+                         "approvalReviewLink": "https://console.aws.amazon.com/codesuite/codepipeline/pipelines/"
+                         f"{ctx.run.name}/view?region={ctx.region}#/{ctx.action.stage}/{ctx.action.name}/approve/"
+                         f"{ctx.action.token}",
+                         "customData": cfg.get("CustomData")},
         }
         try:
             ctx.client("sns").publish(TopicArn=cfg["NotificationArn"], Message=json.dumps(message),
