@@ -477,11 +477,18 @@ def _token(aws: Callable[..., Any], url: str, limit: float = 10.0) -> str:
 
 def test_wait_for_task_token_success_failure_and_heartbeat(aws: Callable[..., Any], sfn: Any) -> None:
     """https://docs.aws.amazon.com/step-functions/latest/dg/connect-to-resource.html#connect-wait-token :
-    SendTaskSuccess's output is the result, SendTaskFailure's error/cause fail the task, heartbeats keep it
-    alive."""
+    SendTaskSuccess's output is the result (InvalidOutput if not JSON, InvalidToken for unknown tokens),
+    SendTaskFailure's error/cause fail the task, heartbeats keep it alive."""
     machine, url = _token_machine(aws, sfn)
     started = sfn.start_execution(stateMachineArn=machine, input='{"order": 1}')["executionArn"]
-    sfn.send_task_success(taskToken=_token(aws, url), output='{"approved": true}')
+    token = _token(aws, url)
+    with pytest.raises(ClientError) as not_json:
+        sfn.send_task_success(taskToken=token, output="approved")
+    assert not_json.value.response["Error"]["Code"] == "InvalidOutput"
+    with pytest.raises(ClientError) as unknown:
+        sfn.send_task_success(taskToken="not-a-token", output="{}")
+    assert unknown.value.response["Error"]["Code"] == "InvalidToken"
+    sfn.send_task_success(taskToken=token, output='{"approved": true}')
     assert json.loads(wait_done(sfn, started)["output"]) == {"approved": True}
 
     started = sfn.start_execution(stateMachineArn=machine, input='{"order": 2}')["executionArn"]

@@ -28,4 +28,5 @@ def install() -> None:
             continue
         value.TYPE = code
         value.STATUS = int(value.__dict__.get("status_code", 400))
-        value.__init__ = _init_with_optional_message(value.__init__)
+        if "__init__" not in value.__dict__:  # classes with their own __init__ already pass a message and type
+            value.__init__ = _init_with_optional_message(value.__init__)
