@@ -383,7 +383,8 @@ def test_stop_pipeline_execution_abandons_waiting_action(aws: Callable[..., Any]
 
 def test_lambda_invoke_action_waits_for_job_result(aws: Callable[..., Any]) -> None:
     """An Invoke/Lambda action invokes the function with the CodePipeline.job event and completes on
-    PutJobSuccessResult (the function's UserParameters arrive in the job data).
+    PutJobSuccessResult (the function's UserParameters arrive in the job data); a continuation token re-invokes
+    it; PutJobFailureResult fails the action.
 
     https://docs.aws.amazon.com/codepipeline/latest/userguide/actions-invoke-lambda-function.html
     https://docs.aws.amazon.com/codepipeline/latest/APIReference/API_PutJobSuccessResult.html
@@ -395,7 +396,11 @@ def test_lambda_invoke_action_waits_for_job_result(aws: Callable[..., Any]) -> N
         "    job = event['CodePipeline.job']\n"
         "    cp = boto3.client('codepipeline')\n"
         "    params = job['data']['actionConfiguration']['configuration']['UserParameters']\n"
-        "    if params == 'fail':\n"
+        "    if params == 'continue' and 'continuationToken' not in job['data']:\n"
+        "        cp.put_job_success_result(jobId=job['id'], continuationToken='second-pass')\n"
+        "    elif params == 'continue':\n"
+        "        cp.put_job_success_result(jobId=job['id'], outputVariables={'pass': job['data']['continuationToken']})\n"
+        "    elif params == 'fail':\n"
         "        cp.put_job_failure_result(jobId=job['id'], failureDetails={'type': 'JobFailed', 'message': 'asked to fail'})\n"
         "    else:\n"
         "        cp.put_job_success_result(jobId=job['id'], outputVariables={'echo': params},\n"
@@ -418,6 +423,18 @@ def test_lambda_invoke_action_waits_for_job_result(aws: Callable[..., Any]) -> N
     call = next(d for d in details if d["actionName"] == "Call")
     assert call["output"]["outputVariables"] == {"echo": "hello"}
     assert call["output"]["executionResult"]["externalExecutionSummary"] == "lambda says hello"
+
+    # A continuation token makes CodePipeline invoke the function again with it, the action still running.
+    codepipeline.update_pipeline(pipeline={**codepipeline.get_pipeline(name=name)["pipeline"], "stages": [
+        source_stage(src), {"name": "Invoke", "actions": [
+            {"name": "Call", "actionTypeId": TYPE["lambda"],
+             "configuration": {"FunctionName": function, "UserParameters": "continue"}}]}]})
+    continued = codepipeline.start_pipeline_execution(name=name)["pipelineExecutionId"]
+    assert wait_execution(codepipeline, name, continued, limit=60)["status"] == "Succeeded"
+    [call] = [d for d in codepipeline.list_action_executions(
+        pipelineName=name, filter={"pipelineExecutionId": continued})["actionExecutionDetails"]
+        if d["actionName"] == "Call"]
+    assert call["output"]["outputVariables"] == {"pass": "second-pass"}
 
     codepipeline.update_pipeline(pipeline={**codepipeline.get_pipeline(name=name)["pipeline"], "stages": [
         source_stage(src), {"name": "Invoke", "actions": [
