@@ -217,13 +217,17 @@ def test_stack_create_update_delete_emit_every_status(aws: Callable[..., Any]) -
     topic_events = [s for lid, s, _ in stack_history(cfn, stack_id) if lid == "Topic"]
     assert topic_events[-2:] == ["DELETE_IN_PROGRESS", "DELETE_COMPLETE"]
     assert cfn.list_stack_resources(StackName=name)["StackResourceSummaries"]
-    assert {r["LogicalResourceId"] for r in cfn.describe_stack_resources(StackName=name)["StackResources"]} == {
-        "Queue", "Extra"}
+    resources = cfn.describe_stack_resources(StackName=name)["StackResources"]
+    assert {r["LogicalResourceId"] for r in resources} == {"Queue", "Extra"}
+    assert all(r["ResourceStatus"] == "CREATE_COMPLETE" and r["Timestamp"].year >= 2025 for r in resources)
+    updated_stack = cfn.describe_stacks(StackName=name)["Stacks"][0]
+    assert updated_stack["LastUpdatedTime"] >= updated_stack["CreationTime"]
 
     cfn.delete_stack(StackName=name)
     cfn.get_waiter("stack_delete_complete").wait(StackName=stack_id, WaiterConfig={"Delay": 0.2, "MaxAttempts": 150})
     assert [s for lid, s, _ in stack_history(cfn, stack_id) if lid == name][-2:] == [
         "DELETE_IN_PROGRESS", "DELETE_COMPLETE"]
+    assert cfn.describe_stacks(StackName=stack_id)["Stacks"][0]["DeletionTime"] >= updated_stack["LastUpdatedTime"]
     sqs = aws("sqs", account_id=account)
     assert not [u for u in sqs.list_queues().get("QueueUrls", []) if name in u]
     tap.wait_for(lambda s: ("", "DELETE_COMPLETE", "") in cfn_changes(s, stack_id))

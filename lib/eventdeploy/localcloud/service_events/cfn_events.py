@@ -57,6 +57,11 @@ def resource_status_detail(
 def on_stack_event(stack: Any, status: str, reason: str | None) -> None:
     """Bring the stack's status in line with the stack event just recorded, and emit it."""
     stack.status = status
+    when = stack.events[-1].timestamp if stack.events else None
+    if status in ("UPDATE_IN_PROGRESS", "ROLLBACK_IN_PROGRESS", "UPDATE_ROLLBACK_IN_PROGRESS"):
+        stack.last_updated_time = when
+    elif status == "DELETE_IN_PROGRESS":
+        stack.deletion_time = when
     # ROLLBACK_COMPLETE keeps the reason the rollback started for, so DescribeStacks still says why.
     if reason or status not in ("ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "UPDATE_ROLLBACK_COMPLETE"):
         stack.status_reason = reason or None
@@ -84,7 +89,7 @@ def resource_event(
     statuses = getattr(stack, "lc_resource_status", None)
     if statuses is None:
         statuses = stack.lc_resource_status = {}
-    statuses[logical_id] = (status, reason or None)
+    statuses[logical_id] = (status, reason or None, event.timestamp)
     emit_event(stack.account_id, stack.region_name, SOURCE, RESOURCE_DETAIL_TYPE,
                resource_status_detail(stack, logical_id, physical_id or "", resource_type, status, reason),
                [stack.stack_id])

@@ -234,9 +234,9 @@ def _wrap_list_stack_resources(previous: Callable[..., Any]) -> Callable[..., An
         for summary in answer.result.get("StackResourceSummaries", []):
             status = statuses.get(summary["LogicalResourceId"])
             if status is not None:
-                summary["ResourceStatus"] = status[0]
-                if status[1]:
-                    summary["ResourceStatusReason"] = status[1]
+                summary["ResourceStatus"], reason, summary["LastUpdatedTimestamp"] = status
+                if reason:
+                    summary["ResourceStatusReason"] = reason
         return answer
 
     return list_stack_resources
@@ -247,7 +247,8 @@ def _wrap_resource_dto_init(previous: Callable[..., Any]) -> Callable[..., Any]:
         previous(self, stack, resource)
         status = (getattr(stack, "lc_resource_status", None) or {}).get(self.logical_resource_id)
         if status is not None:
-            self.resource_status, self.resource_status_reason = status
+            self.resource_status, self.resource_status_reason, self.timestamp = status
+            self.last_updated_timestamp = self.timestamp
 
     return __init__
 
