@@ -10,6 +10,7 @@ import threading
 from typing import Any
 
 from eventdeploy.localcloud.lambda_runtime import dead_letter
+from eventdeploy.localcloud.lambda_runtime.errors import TooManyRequestsException
 from eventdeploy.localcloud.lambda_runtime.service import REQUEST_ID_HEADER, LambdaRuntime
 
 _local = threading.local()
@@ -128,6 +129,17 @@ def install(runtime: LambdaRuntime) -> None:
     LambdaResponse.invoke = response_invoke  # type: ignore[method-assign]
     LambdaResponse.invoke_async = response_invoke_async  # type: ignore[method-assign]
     LambdaResponse._enrich_response = staticmethod(enrich_response)  # type: ignore[method-assign,assignment]
+    previous_send_sqs = LambdaBackend._send_sqs_message
+
+    def send_sqs_message(self: Any, function_arn: str, message: Any, queue_arn: str) -> bool:
+        # An event source mapping that finds no concurrency leaves the message on the queue (it must not
+        # turn the producer's SendMessage into a 429).
+        try:
+            return previous_send_sqs(self, function_arn, message, queue_arn)  # type: ignore[no-any-return]
+        except TooManyRequestsException:
+            return False
+
+    LambdaBackend._send_sqs_message = send_sqs_message  # type: ignore[method-assign]
     LambdaFunction.invoke = function_invoke  # type: ignore[method-assign]
     LambdaBackend.invoke = backend_invoke  # type: ignore[method-assign]
     LambdaSimpleBackend.invoke = simple_backend_invoke  # type: ignore[method-assign]
