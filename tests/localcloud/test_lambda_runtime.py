@@ -751,3 +751,24 @@ def test_dead_letter_queue_gets_discarded_event(aws: Callable[..., Any], make_fu
     assert attributes["RequestID"] == resp["ResponseMetadata"]["RequestId"]
     assert attributes["ErrorCode"] == "200"
     assert attributes["ErrorMessage"] == "'missing order'"
+
+
+def test_sqs_event_source_mapping_runs_handler(aws: Callable[..., Any], make_function: Callable[..., str]) -> None:
+    """An SQS event source mapping hands queue messages to the handler as ``Records``.
+
+    https://docs.aws.amazon.com/lambda/latest/dg/with-sqs.html
+    """
+    sqs = aws("sqs")
+    source_url = sqs.create_queue(QueueName=unique("esm-source"))["QueueUrl"]
+    source_arn = sqs.get_queue_attributes(QueueUrl=source_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    tap_url = sqs.create_queue(QueueName=unique("esm-tap"))["QueueUrl"]
+    name = make_function("""
+        import boto3, os
+        def handler(event, context):
+            for record in event["Records"]:
+                boto3.client("sqs").send_message(QueueUrl=os.environ["TAP"],
+                                                 MessageBody=record["eventSource"] + ":" + record["body"])
+    """, Environment={"Variables": {"TAP": tap_url}})
+    aws("lambda").create_event_source_mapping(EventSourceArn=source_arn, FunctionName=name, BatchSize=1)
+    sqs.send_message(QueueUrl=source_url, MessageBody="order-17")
+    assert _bodies(aws, tap_url, 1) == ["aws:sqs:order-17"]
