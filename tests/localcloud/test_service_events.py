@@ -694,3 +694,23 @@ def test_on_failure_delete_and_a_missing_reference(aws: Callable[..., Any]) -> N
         "CREATE_IN_PROGRESS", "ROLLBACK_IN_PROGRESS", "ROLLBACK_COMPLETE", "DELETE_IN_PROGRESS", "DELETE_COMPLETE"]
     [(_, _, reason)] = [h for h in history if h[1] == "CREATE_FAILED"]
     assert "Function not found" in reason and "HandlerErrorCode: NotFound" in reason
+
+
+def test_stack_timeout_cancels_creation_and_rolls_back(aws: Callable[..., Any]) -> None:
+    """TimeoutInMinutes (emulated time) cancels the resource still being created and rolls the stack back
+    (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStack.html, TimeoutInMinutes)."""
+    cfn = aws("cloudformation", account_id=new_account())
+    template = stack_template({
+        "Handle": {"Type": "AWS::CloudFormation::WaitConditionHandle"},
+        "Wait": {"Type": "AWS::CloudFormation::WaitCondition",
+                 "Properties": {"Handle": {"Ref": "Handle"}, "Timeout": "3600"}},
+    })
+    stack_id = cfn.create_stack(StackName=f"slow-{uuid.uuid4().hex[:8]}", TemplateBody=template,
+                                TimeoutInMinutes=1)["StackId"]
+    described = wait_stack(cfn, stack_id, {"ROLLBACK_COMPLETE", "CREATE_COMPLETE"})
+    assert described["StackStatus"] == "ROLLBACK_COMPLETE"
+    history = stack_history(cfn, stack_id)
+    assert ("Wait", "CREATE_FAILED", "Resource creation cancelled") in history
+    assert any(status == "ROLLBACK_IN_PROGRESS" and reason == (
+        "Stack creation time exceeded the specified timeout. Rollback requested by user.")
+        for _, status, reason in history)

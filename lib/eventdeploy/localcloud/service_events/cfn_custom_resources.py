@@ -21,7 +21,12 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from eventdeploy.localcloud import clock, internal
-from eventdeploy.localcloud.service_events.cfn_local_resources import LocalResource, ResourceFailed
+from eventdeploy.localcloud.service_events.cfn_local_resources import (
+    LocalResource,
+    ResourceFailed,
+    StackTimedOut,
+    wait_deadline,
+)
 
 RESPONSE_ROUTE = "cfn-custom-resource-response"
 DEFAULT_TIMEOUT_S = 3600
@@ -102,10 +107,12 @@ def send_request(stack: Any, logical_id: str, resource_type: str, request_type: 
         event["OldResourceProperties"] = old_properties
     try:
         _invoke(stack, service_token, event)
-        deadline = time.monotonic() + clock.scaled(timeout)
+        deadline, stack_first = wait_deadline(time.monotonic() + clock.scaled(timeout))
         with pending.answered:
             while pending.response is None:
                 remaining = deadline - time.monotonic()
+                if remaining <= 0 and stack_first:
+                    raise StackTimedOut()
                 if remaining <= 0:
                     raise ResourceFailed(
                         "CloudFormation did not receive a response from your Custom Resource. Please check your "

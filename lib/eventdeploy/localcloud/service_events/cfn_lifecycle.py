@@ -22,10 +22,12 @@ from __future__ import annotations
 import copy
 import logging
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from typing import Any
 
+from eventdeploy.localcloud import clock
 from eventdeploy.localcloud.service_events import cfn_custom_resources as custom
 from eventdeploy.localcloud.service_events import cfn_local_resources as local
 from eventdeploy.localcloud.service_events import cfn_schema, cfn_template
@@ -171,7 +173,8 @@ def update_one(stack: Any, logical_id: str, body: dict[str, Any], previous: Any)
     return parse_and_update_resource(logical_id, body, stack.resource_map, stack.account_id, stack.region_name)
 
 
-def _create_resources(stack: Any, order: list[str], only: set[str] | None = None) -> tuple[list[str], str | None]:
+def _create_resources(stack: Any, order: list[str], only: set[str] | None = None,
+                      deadline: float | None = None) -> tuple[list[str], str | None]:
     """Create resources in order; returns (created logical ids, failed logical id or None)."""
     resource_map = stack.resource_map
     created: list[str] = []
@@ -184,6 +187,8 @@ def _create_resources(stack: Any, order: list[str], only: set[str] | None = None
         resource_type = body["Type"]
         resource_event(stack, logical_id, "", resource_type, "CREATE_IN_PROGRESS")
         try:
+            if deadline is not None and time.monotonic() >= deadline:
+                raise local.StackTimedOut()
             instance = create_one(stack, logical_id, body)
         except Exception as exc:
             resource_event(stack, logical_id, "", resource_type, "CREATE_FAILED",
@@ -253,7 +258,13 @@ def create(backend: Any, stack: Any, order: list[str], on_failure: str) -> None:
     resource_map._resource_json_map = template["Resources"]
     resource_map.tags.update({"aws:cloudformation:stack-name": stack.name,
                               "aws:cloudformation:stack-id": stack.stack_id})
-    created, failed = _create_resources(stack, order)
+    timeout_minutes = stack.timeout_in_minutes
+    deadline = time.monotonic() + clock.scaled(float(timeout_minutes) * 60) if timeout_minutes else None
+    outer_deadline = local.set_stack_deadline(deadline)  # a nested stack restores its parent's on return
+    try:
+        created, failed = _create_resources(stack, order, deadline=deadline)
+    finally:
+        local.set_stack_deadline(outer_deadline)
     if failed is None:
         try:
             _register_exports(backend, stack)
@@ -262,7 +273,9 @@ def create(backend: Any, stack: Any, order: list[str], on_failure: str) -> None:
             return
         stack._add_stack_event("CREATE_COMPLETE")
         return
-    reason = f"The following resource(s) failed to create: [{failed}]. "
+    timed_out = deadline is not None and time.monotonic() >= deadline
+    reason = ("Stack creation time exceeded the specified timeout. " if timed_out
+              else f"The following resource(s) failed to create: [{failed}]. ")
     if on_failure == "DO_NOTHING":
         stack._add_stack_event("CREATE_FAILED", reason)
         return

@@ -35,6 +35,31 @@ class ResourceFailed(Exception):
     """A resource could not be created/updated; the message is the ResourceStatusReason AWS would show."""
 
 
+class StackTimedOut(ResourceFailed):
+    """The stack's TimeoutInMinutes ran out while this resource was being created."""
+
+    def __init__(self) -> None:
+        super().__init__("Resource creation cancelled")
+
+
+_operation = threading.local()
+
+
+def set_stack_deadline(deadline: float | None) -> float | None:
+    """Set the monotonic time this thread's stack operation must finish by (None: no limit); returns the old one."""
+    previous = getattr(_operation, "deadline", None)
+    _operation.deadline = deadline
+    return previous
+
+
+def wait_deadline(own_deadline: float) -> tuple[float, bool]:
+    """The earlier of a wait's own deadline and the stack's; True when the stack's comes first."""
+    stack_deadline = getattr(_operation, "deadline", None)
+    if stack_deadline is not None and stack_deadline < own_deadline:
+        return stack_deadline, True
+    return own_deadline, False
+
+
 class LocalResource:
     """A stack resource the lifecycle made itself; enough of moto's model interface for Ref/GetAtt/delete."""
 
@@ -104,7 +129,7 @@ def wait_for_condition(logical_id: str, properties: dict[str, Any], stack_id: st
         ) from None
     if not 1 <= timeout <= MAX_WAIT_TIMEOUT_S:
         raise ResourceFailed(f"Timeout of {logical_id} must be between 1 and {MAX_WAIT_TIMEOUT_S} (got {timeout})")
-    deadline = time.monotonic() + clock.scaled(timeout)
+    deadline, stack_first = wait_deadline(time.monotonic() + clock.scaled(timeout))
     with handle.changed:
         while True:
             failures = [s for s in handle.signals if str(s.get("Status", "")).upper() != "SUCCESS"]
@@ -115,6 +140,8 @@ def wait_for_condition(logical_id: str, properties: dict[str, Any], stack_id: st
             if len(handle.signals) >= count:
                 break
             remaining = deadline - time.monotonic()
+            if remaining <= 0 and stack_first:
+                raise StackTimedOut()
             if remaining <= 0:
                 raise ResourceFailed(f"WaitCondition timed out. Received {len(handle.signals)} conditions "
                                      f"when expecting {count}")
