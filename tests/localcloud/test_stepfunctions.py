@@ -509,7 +509,8 @@ def test_wait_for_task_token_success_failure_and_heartbeat(aws: Callable[..., An
 
 def test_task_failed_wildcard_catches_heartbeat_timeout_but_not_timeout(aws: Callable[..., Any], sfn: Any) -> None:
     """https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html : States.TaskFailed
-    matches any error name except States.Timeout; a missed heartbeat is States.HeartbeatTimeout."""
+    matches any error name except States.Timeout; a missed heartbeat is States.HeartbeatTimeout; the closed
+    task's token then answers TaskTimedOut (API_SendTaskSuccess.html)."""
     url = aws("sqs").create_queue(QueueName=unique("tokens"))["QueueUrl"]
 
     def asking(**task: Any) -> dict[str, Any]:
@@ -529,6 +530,13 @@ def test_task_failed_wildcard_catches_heartbeat_timeout_but_not_timeout(aws: Cal
     assert done["status"] == "SUCCEEDED", done
     output = json.loads(done["output"])
     assert output["beat"]["Error"] == "States.HeartbeatTimeout" and output["slow"]["Error"] == "States.Timeout"
+    # The closed tasks' tokens are TaskTimedOut, not accepted late.
+    late_token = _token(aws, url)
+    for send in (lambda: sfn.send_task_success(taskToken=late_token, output="{}"),
+                 lambda: sfn.send_task_heartbeat(taskToken=late_token)):
+        with pytest.raises(ClientError) as late:
+            send()
+        assert late.value.response["Error"]["Code"] == "TaskTimedOut"
 
 
 # --- service integrations in the owning account ----------------------------------------------------------------
@@ -717,8 +725,9 @@ def test_stop_and_timeout_end_executions_as_aws_reports(aws: Callable[..., Any],
     sfn.stop_execution(executionArn=stopping, error="Halt", cause="operator said so")
     stopped = sfn.describe_execution(executionArn=stopping)
     assert (stopped["status"], stopped["error"], stopped["cause"]) == ("ABORTED", "Halt", "operator said so")
-    with pytest.raises(ClientError):
+    with pytest.raises(ClientError) as late:
         sfn.send_task_success(taskToken=token, output="{}")
+    assert late.value.response["Error"]["Code"] == "TaskTimedOut"
     timing_out = sfn.start_execution(stateMachineArn=bounded)["executionArn"]
     assert wait_done(sfn, timing_out)["status"] == "TIMED_OUT"
 

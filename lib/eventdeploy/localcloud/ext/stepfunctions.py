@@ -21,6 +21,7 @@ def install(ctx: ExtensionContext) -> None:
         service_clients,
         status_events,
         task_timeouts,
+        task_tokens,
     )
 
     errors.install()
@@ -32,6 +33,7 @@ def install(ctx: ExtensionContext) -> None:
     json_values.install()
     member_names.install()
     executions.install()
+    task_tokens.install()
     execution_end.install()
     codebuild_task.install()
     status_events.install()
