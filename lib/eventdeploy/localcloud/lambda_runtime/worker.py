@@ -21,6 +21,8 @@ from eventdeploy.localcloud.lambda_runtime.spec import FunctionSpec
 
 # Lambda's limit for the init phase of on-demand functions (https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html).
 INIT_LIMIT_S = 10.0
+# Size at which a worker's captured-output file is emptied (after it was fully read).
+_OUT_FILE_LIMIT = 4 * 1024 * 1024
 
 
 @dataclass
@@ -62,7 +64,8 @@ class Worker:
         self.out_path = scratch_dir / f"{self.id}.out"
         # The child writes its stdout/stderr to a file; reading it after each reply keeps every line the handler
         # wrote before returning, with no pipe that could fill up and block the handler.
-        self._out = open(self.out_path, "wb")  # noqa: SIM115 - lives as long as the worker
+        # Append mode (inherited by the child) lets the file be truncated between invocations without holes.
+        self._out = open(self.out_path, "ab")  # noqa: SIM115 - lives as long as the worker
         self._reader = open(self.out_path, "rb")  # noqa: SIM115
         self._status_fd: int | None = None
         self._kill_lock = threading.Lock()
@@ -119,6 +122,10 @@ class Worker:
             return []
         if not data:
             return []
+        if self._reader.tell() > _OUT_FILE_LIMIT:
+            # Everything so far was read: start the file over so a chatty worker does not fill the disk.
+            os.truncate(self.out_path, 0)
+            self._reader.seek(0)
         text = data.decode("utf-8", errors="replace")
         # Lambda splits records on newlines only; the runtime joins a traceback's lines with \r to keep it one record.
         return [line for line in text.rstrip("\n").split("\n")]
