@@ -138,9 +138,11 @@ def test_no_source_build_runs_phases_with_env_and_logs(aws: Callable[..., Any]) 
     projects = codebuild.batch_get_projects(names=[name, f"{name}-nope"])
     assert [p["name"] for p in projects["projects"]] == [name] and projects["projectsNotFound"] == [f"{name}-nope"]
 
-    second = codebuild.start_build(projectName=name)["build"]
-    assert second["buildNumber"] == 2
-    wait_build(codebuild, second["id"])
+    # RetryBuild starts the project again with the same StartBuild overrides.
+    second = codebuild.retry_build(id=started["id"])["build"]
+    assert second["buildNumber"] == 2 and second["id"] != started["id"]
+    retried = wait_build(codebuild, second["id"])
+    assert "vars spec from-project project override from-ssm yes /tmp us-east-1" in log_lines(logs, retried)
     assert codebuild.list_builds_for_project(projectName=name)["ids"] == [second["id"], started["id"]]
 
 

@@ -146,6 +146,30 @@ def update_project(self: Any) -> Any:
     return ActionResult({"project": meta})
 
 
+def retry_build(self: Any) -> Any:
+    """RetryBuild (absent from moto): start the build's project again with the same StartBuild settings.
+
+    https://docs.aws.amazon.com/codebuild/latest/APIReference/API_RetryBuild.html
+    """
+    import dataclasses
+
+    from moto.core.responses import ActionResult
+
+    build_id = self._get_param("id") or ""
+    build_id = build_id.split("/", 1)[-1] if build_id.startswith("arn:") else build_id
+    backend = self.codebuild_backend
+    found = backend.batch_get_builds([build_id])
+    if not found:
+        raise ResourceNotFoundException(f"Build {build_id} does not exist")
+    project = found[0]["projectName"]
+    if project not in backend.codebuild_projects:
+        raise ResourceNotFoundException(f"Project {project} of build {build_id} no longer exists")
+    with REGISTRY.lock:
+        previous = REGISTRY.requests.get(build_id)
+    request = dataclasses.replace(previous) if previous is not None else BuildRequest()
+    return ActionResult({"build": start(backend, project, request)})
+
+
 def start(backend: Any, project_name: str, request: BuildRequest) -> dict[str, Any]:
     """Start a build of ``project_name`` in ``backend`` (used by StartBuild and CodePipeline); return its record."""
     _pending.request = request
@@ -211,6 +235,7 @@ def install() -> None:
         with REGISTRY.lock:
             REGISTRY.stops[build["id"]] = stopped
             REGISTRY.threads[build["id"]] = thread
+            REGISTRY.requests[build["id"]] = request
         from eventdeploy.localcloud.codebuild import events, metrics
 
         metrics.build_started(self.account_id, self.region_name, build)
@@ -251,6 +276,8 @@ def install() -> None:
 
     if not hasattr(responses.CodeBuildResponse, "update_project"):
         responses.CodeBuildResponse.update_project = update_project  # type: ignore[attr-defined]
+    if not hasattr(responses.CodeBuildResponse, "retry_build"):
+        responses.CodeBuildResponse.retry_build = retry_build  # type: ignore[attr-defined]
     prev_get_builds = responses.CodeBuildResponse.batch_get_builds
     prev_get_projects = responses.CodeBuildResponse.batch_get_projects
 

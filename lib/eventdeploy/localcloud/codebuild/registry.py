@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 
 @dataclass
@@ -19,6 +20,8 @@ class Registry:
     stops: dict[str, threading.Event] = field(default_factory=dict)
     threads: dict[str, threading.Thread] = field(default_factory=dict)
     build_numbers: dict[tuple[str, str, str], int] = field(default_factory=dict)
+    # What each build was started with, so RetryBuild can start it again the same way.
+    requests: dict[str, Any] = field(default_factory=dict)
 
     def next_build_number(self, account_id: str, region: str, project: str) -> int:
         """CodeBuild numbers each project's builds 1, 2, 3, ..."""
@@ -39,6 +42,7 @@ class Registry:
             self.stops.clear()
             self.threads.clear()
             self.build_numbers.clear()
+            self.requests.clear()
 
 
 REGISTRY = Registry()
