@@ -646,3 +646,30 @@ def test_bus_to_bus_loop_is_not_invoked(aws: Callable[..., Any], localcloud: Any
     counters = wait_for(lambda: stats(localcloud)["targets"].get(key))
     assert counters.get("dropped") == 1 and counters.get("delivered", 0) == 0
     assert receive(aws, tap_url, timeout=0.3) == []
+
+
+def test_cross_region_bus_target_and_update_event_bus(aws: Callable[..., Any]) -> None:
+    """https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-cross-region.html: a rule may target a bus of
+    the same account in another region; the event arrives there unchanged (its region stays the source's).
+    https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_UpdateEventBus.html: UpdateEventBus changes
+    the description."""
+    west = "us-west-2"
+    events_west = aws("events", region=west)
+    bus = uid("west-bus")
+    bus_arn = events_west.create_event_bus(Name=bus)["EventBusArn"]
+    sqs_west = aws("sqs", region=west)
+    url = sqs_west.create_queue(QueueName=uid("west-tap"))["QueueUrl"]
+    qarn = sqs_west.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    source = uid("test.region")
+    events_west.put_rule(Name=uid("tap"), EventBusName=bus, EventPattern=json.dumps({"source": [source]}))
+    rule_name = events_west.list_rules(EventBusName=bus)["Rules"][0]["Name"]
+    events_west.put_targets(Rule=rule_name, EventBusName=bus, Targets=[{"Id": "tap", "Arn": qarn}])
+    rule_to(aws, {"Arn": bus_arn}, source=source)
+    put(aws, source, {"to": "west"})
+    [message] = receive(lambda service, account_id=ACCOUNT, region=REGION: aws(service, region=west), url)
+    event = json.loads(message["Body"])
+    assert event["region"] == REGION and event["detail"] == {"to": "west"}
+
+    updated = events_west.update_event_bus(Name=bus, Description="deployments, west")
+    assert updated["Arn"] == bus_arn
+    assert events_west.describe_event_bus(Name=bus)["Description"] == "deployments, west"

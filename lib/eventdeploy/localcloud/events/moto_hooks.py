@@ -5,12 +5,14 @@
 - ``EventsBackend.put_targets`` is wrapped: target input, RetryPolicy, DeadLetterConfig and the limits (10 per
   request, 5 per rule) are validated as AWS's PutTargets does, then moto stores the targets.
 - ``EventsBackend.put_rule`` is wrapped: a ScheduleExpression must parse (rate/cron) as AWS requires.
+- ``UpdateEventBus`` (missing from moto 5.2.5) is added to the backend and the response handler.
 - ``EventBus.create_from_cloudformation_json`` is wrapped so an ``AWS::Events::EventBus`` ``Policy`` applies.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 from eventdeploy.localcloud.events.put_events import TooManyEntries, put_events
@@ -55,6 +57,7 @@ def install() -> None:
     from moto.core.exceptions import JsonRESTError
     from moto.events import models
     from moto.events.exceptions import ValidationException
+    from moto.events.responses import EventsHandler
 
     def _put_events(self: Any, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
         try:
@@ -97,6 +100,35 @@ def install() -> None:
                 raise ValidationException(f"Parameter ScheduleExpression is not valid. ({exc})") from exc
         return previous_put_rule(self, *args, **kwargs)
 
+    def _update_event_bus(self: Any, name: str | None, description: str | None = None,
+                          kms_key_identifier: str | None = None,
+                          dead_letter_config: dict[str, str] | None = None) -> Any:
+        bus = self.describe_event_bus(name or "default")
+        if description is not None:
+            bus.description = description
+        if kms_key_identifier is not None:
+            bus.kms_key_identifier = kms_key_identifier
+        if dead_letter_config is not None:
+            bus.dead_letter_config = dead_letter_config
+        bus.last_modified_time = time.time()
+        return bus
+
+    def _update_event_bus_response(self: Any) -> tuple[str, dict[str, Any]]:
+        bus = self.events_backend.update_event_bus(
+            self._get_param("Name"), description=self._get_param("Description"),
+            kms_key_identifier=self._get_param("KmsKeyIdentifier"),
+            dead_letter_config=self._get_param("DeadLetterConfig"))
+        body: dict[str, Any] = {"Arn": bus.arn, "Name": bus.name}
+        for key, value in (("Description", bus.description), ("KmsKeyIdentifier", bus.kms_key_identifier),
+                           ("DeadLetterConfig", bus.dead_letter_config)):
+            if value:
+                body[key] = value
+        return json.dumps(body), self.response_headers
+
+    if not hasattr(models.EventsBackend, "update_event_bus"):
+        # moto 5.2.5 lacks UpdateEventBus; AWS has it (API_UpdateEventBus).
+        models.EventsBackend.update_event_bus = _update_event_bus
+        EventsHandler.update_event_bus = _update_event_bus_response
     models.EventsBackend.put_events = _put_events
     models.EventsBackend.put_targets = _put_targets
     models.EventsBackend.put_rule = _put_rule
