@@ -578,14 +578,18 @@ def test_custom_resource_success_data_delete_and_failed_answer(aws: Callable[...
     wait_stack(cfn, stack_id, {"DELETE_COMPLETE", "DELETE_FAILED"}, timeout=40)
     got = sqs.receive_message(QueueUrl=delete_log, WaitTimeSeconds=5).get("Messages", [])
     assert [m["Body"] for m in got] == ["answer-Thing"]
+    sqs.delete_message(QueueUrl=delete_log, ReceiptHandle=got[0]["ReceiptHandle"])
 
-    bad = stack_template({"Thing": {"Type": "Custom::Thing", "Properties": {"ServiceToken": provider, "Fail": "yes"}}})
+    bad = stack_template({"Thing": {"Type": "Custom::Thing", "Properties": {"ServiceToken": provider, "Fail": "yes",
+                                                                            "DeleteLog": delete_log}}})
     bad_id = cfn.create_stack(StackName=f"{name}-bad", TemplateBody=bad)["StackId"]
     assert wait_stack(cfn, bad_id, {"CREATE_COMPLETE", "ROLLBACK_COMPLETE"}, timeout=40)["StackStatus"] == (
         "ROLLBACK_COMPLETE")
     [(_, _, reason)] = [h for h in stack_history(cfn, bad_id) if h[1] == "CREATE_FAILED"]
     assert reason.startswith("Received response status [FAILED] from custom resource. Message returned: "
                              "the provider said no (RequestId: ")
+    got = sqs.receive_message(QueueUrl=delete_log, WaitTimeSeconds=5).get("Messages", [])
+    assert [m["Body"] for m in got] == ["answer-Thing"], "the rollback must send the provider a Delete"
 
 
 def test_change_sets_run_through_the_same_lifecycle(aws: Callable[..., Any]) -> None:

@@ -6,8 +6,8 @@ ResourceProperties, PhysicalResourceId and OldResourceProperties where they appl
 function, invoked asynchronously, or an SNS topic) and waits for the provider to PUT
 ``{"Status": "SUCCESS"|"FAILED", "Reason", "PhysicalResourceId", "Data", ...}`` to the ResponseURL. A FAILED
 answer fails the resource with "Received response status [FAILED] from custom resource. Message returned: ..."
-(a dependable way to fail a stack on purpose); no answer within ``ServiceTimeout`` seconds (default 3600,
-emulated time) fails it too. The ResponseURL is an admin route of the local cloud.
+(a dependable way to fail a stack on purpose), and the rollback then sends that provider a Delete for it; no
+answer within ``ServiceTimeout`` seconds (default 3600, emulated time) fails it too. The ResponseURL is an admin route of the local cloud.
 """
 
 from __future__ import annotations
@@ -123,14 +123,29 @@ def send_request(stack: Any, logical_id: str, resource_type: str, request_type: 
             _pending.pop(token, None)
     response = pending.response
     if str(response.get("Status", "")).upper() != "SUCCESS":
-        raise ResourceFailed(f"Received response status [FAILED] from custom resource. Message returned: "
-                             f"{response.get('Reason', '')} (RequestId: {pending.request_id})")
+        raise ProviderFailed(response, pending.request_id)
     return response
+
+
+class ProviderFailed(ResourceFailed):
+    """The provider answered FAILED; ``partial`` is what a rollback must ask it to delete (set by ``create``)."""
+
+    def __init__(self, response: dict[str, Any], request_id: str) -> None:
+        super().__init__(f"Received response status [FAILED] from custom resource. Message returned: "
+                         f"{response.get('Reason', '')} (RequestId: {request_id})")
+        self.response = response
+        self.partial: CustomResource | None = None
 
 
 def create(stack: Any, logical_id: str, resource_type: str, properties: dict[str, Any]) -> CustomResource:
     """Provision a custom resource through its provider."""
-    response = send_request(stack, logical_id, resource_type, "Create", properties)
+    try:
+        response = send_request(stack, logical_id, resource_type, "Create", properties)
+    except ProviderFailed as failed:
+        # CloudFormation's rollback sends the provider a Delete for a resource whose Create failed.
+        physical = failed.response.get("PhysicalResourceId") or f"{stack.name}-{logical_id}-{uuid.uuid4().hex[:12]}"
+        failed.partial = CustomResource(stack, logical_id, resource_type, str(physical), properties, {})
+        raise
     physical = response.get("PhysicalResourceId") or f"{stack.name}-{logical_id}-{uuid.uuid4().hex[:12]}"
     return CustomResource(stack, logical_id, resource_type, str(physical), properties, response.get("Data") or {})
 

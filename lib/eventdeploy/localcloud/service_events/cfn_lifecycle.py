@@ -193,6 +193,9 @@ def _create_resources(stack: Any, order: list[str], only: set[str] | None = None
         except Exception as exc:
             resource_event(stack, logical_id, "", resource_type, "CREATE_FAILED",
                            failure_reason(exc, resource_type))
+            partial = getattr(exc, "partial", None)
+            if partial is not None:  # half-made: the rollback must delete it too
+                resource_map._parsed_resources[logical_id] = partial
             return created, logical_id
         physical = _physical_id(instance)
         resource_event(stack, logical_id, physical, resource_type, "CREATE_IN_PROGRESS",
