@@ -1,5 +1,7 @@
-"""Step Functions that really run: per-account integrations, Lambda error names, emulated waits, AWS's API
-shapes, CodeBuild ``.sync`` and status-change events (implementation in ``localcloud/stepfunctions/``)."""
+"""Step Functions that really run as AWS documents: integrations in the owning account with Step Functions'
+member names, Lambda error names, Retry/Catch wildcards, emulated waits and execution timeouts, AWS's API shapes
+and errors, task tokens, stop/timeout endings, CodeBuild ``.sync``, status-change events and AWS/States metrics.
+The implementation lives in ``localcloud/stepfunctions/``, one concern per module."""
 
 from __future__ import annotations
 
