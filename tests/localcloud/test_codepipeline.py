@@ -754,3 +754,38 @@ def test_retry_failed_stage_reruns_only_failed_actions(aws: Callable[..., Any]) 
     runs = [(d["actionName"], d["status"]) for d in details]
     assert sorted(runs) == sorted([("Flaky", "Succeeded"), ("Flaky", "Failed"), ("Steady", "Succeeded"),
                                    ("Fetch", "Succeeded")])
+
+
+def test_stepfunctions_invoke_action(aws: Callable[..., Any]) -> None:
+    """Invoke/StepFunctions starts the state machine (execution name = prefix-actionExecutionId) with the
+    Literal input, succeeds with the output in output.json, and exposes StateMachineArn/ExecutionArn.
+
+    https://docs.aws.amazon.com/codepipeline/latest/userguide/action-reference-StepFunctions.html
+    """
+    codepipeline, sfn, s3 = aws("codepipeline"), aws("stepfunctions"), aws("s3")
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                     "Principal": {"Service": "states.amazonaws.com"}}]}
+    role = aws("iam").create_role(RoleName=unique("cp-sfn"), AssumeRolePolicyDocument=json.dumps(trust))
+    definition = {"StartAt": "Shape", "States": {"Shape": {"Type": "Pass", "Parameters": {"seen.$": "$.release"},
+                                                           "End": True}}}
+    machine = sfn.create_state_machine(name=unique("cp-sm"), definition=json.dumps(definition),
+                                       roleArn=role["Role"]["Arn"])["stateMachineArn"]
+    src, store = source_bucket(aws, {"x.txt": "x"})
+    name = create(aws, store, [source_stage(src), {"name": "Orchestrate", "actions": [
+        {"name": "Run", "actionTypeId": {"category": "Invoke", "owner": "AWS", "provider": "StepFunctions",
+                                         "version": "1"}, "namespace": "SfnVars",
+         "outputArtifacts": [{"name": "SfnOut"}],
+         "configuration": {"StateMachineArn": machine, "ExecutionNamePrefix": "deploy",
+                           "InputType": "Literal", "Input": json.dumps({"release": "r-42"})}}]}])
+    execution_id = codepipeline.start_pipeline_execution(name=name)["pipelineExecutionId"]
+    assert wait_execution(codepipeline, name, execution_id)["status"] == "Succeeded"
+    run = next(d for d in codepipeline.list_action_executions(pipelineName=name)["actionExecutionDetails"]
+               if d["actionName"] == "Run")
+    execution_arn = run["output"]["outputVariables"]["ExecutionArn"]
+    assert run["output"]["outputVariables"]["StateMachineArn"] == machine
+    assert execution_arn.endswith(f":deploy-{run['actionExecutionId']}")
+    assert sfn.describe_execution(executionArn=execution_arn)["status"] == "SUCCEEDED"
+    out = run["output"]["outputArtifacts"][0]["s3location"]
+    body = s3.get_object(Bucket=out["bucket"], Key=out["key"])["Body"].read()
+    with zipfile.ZipFile(io.BytesIO(body)) as archive:
+        assert json.loads(archive.read("output.json")) == {"seen": "r-42"}

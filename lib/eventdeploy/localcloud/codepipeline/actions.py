@@ -4,7 +4,7 @@ Per the action structure reference (https://docs.aws.amazon.com/codepipeline/lat
 Source S3 / ECR (real), other sources recorded (empty artifact); Build/Test CodeBuild (a real build);
 Deploy CloudFormation (a real stack) and S3 (real upload), other Deploy providers recorded; Approval Manual
 (waits for PutApprovalResult); Invoke Lambda (invokes the function with the job event, waits for
-PutJobSuccessResult / PutJobFailureResult).
+PutJobSuccessResult / PutJobFailureResult); Invoke StepFunctions (a real state machine execution).
 """
 
 from __future__ import annotations
@@ -433,6 +433,57 @@ def invoke_lambda(ctx: ActionContext) -> None:
     ctx.action.outputs.extend(outputs)
 
 
+def invoke_stepfunctions(ctx: ActionContext) -> None:
+    """Invoke/StepFunctions: start StateMachineArn (execution name = [prefix-]action execution id) with the
+    Literal Input or the FilePath in the input artifact; succeed with output.json when the execution succeeds.
+
+    https://docs.aws.amazon.com/codepipeline/latest/userguide/action-reference-StepFunctions.html
+    """
+    cfg = ctx.config
+    arn = cfg.get("StateMachineArn")
+    if not arn:
+        raise ActionFailed("StepFunctions invoke action needs StateMachineArn", "ConfigurationError")
+    kind = cfg.get("InputType") or "Literal"
+    if kind == "Literal":
+        payload = cfg.get("Input") or "{}"
+    elif kind == "FilePath":
+        if not cfg.get("Input"):
+            raise ActionFailed("InputType FilePath needs Input: a path in the input artifact", "ConfigurationError")
+        artifact, data = ctx.input_bytes()
+        payload = read_member(data, cfg["Input"], artifact.name).decode()
+    else:
+        raise ActionFailed(f"InputType {kind!r} must be Literal or FilePath", "ConfigurationError")
+    prefix = cfg.get("ExecutionNamePrefix")
+    name = f"{prefix}-{ctx.action.action_execution_id}" if prefix else ctx.action.action_execution_id
+    sfn = ctx.client("stepfunctions")
+    try:
+        execution_arn = sfn.start_execution(stateMachineArn=arn, name=name, input=payload)["executionArn"]
+    except Exception as exc:
+        raise ActionFailed(f"cannot start state machine {arn}: {exc}") from exc
+    ctx.action.external_id = execution_arn
+    ctx.action.external_url = (f"https://console.aws.amazon.com/states/home?region={ctx.region}"
+                               f"#/executions/details/{execution_arn}")
+    ctx.action.output_variables.update({"StateMachineArn": arn, "ExecutionArn": execution_arn})
+    described: dict[str, Any] = {}
+
+    def finished() -> bool:
+        described.update(sfn.describe_execution(executionArn=execution_arn))
+        return described.get("status") != "RUNNING"
+
+    try:
+        ctx.wait(finished, 365 * 24 * 3600, f"state machine execution {execution_arn}")
+    except Abandoned:
+        sfn.stop_execution(executionArn=execution_arn, cause="pipeline execution stopped with abandon")
+        raise
+    status = described.get("status")
+    if status != "SUCCEEDED":
+        detail = described.get("error") or described.get("cause") or ""
+        raise ActionFailed(f"Execution {execution_arn} ended {status}{': ' + detail if detail else ''}")
+    ctx.action.summary = f"Execution {name} succeeded"
+    if ctx.output_names():
+        ctx.emit_output(zip_of({"output.json": str(described.get("output") or "{}").encode()}))
+
+
 # -- dispatch ---------------------------------------------------------------------------------------------
 def provider_for(type_id: dict[str, str]) -> Callable[[ActionContext], None]:
     """The function that runs an action of ``type_id``; ActionFailed naming the provider when none does."""
@@ -444,6 +495,7 @@ def provider_for(type_id: dict[str, str]) -> Callable[[ActionContext], None]:
         ("Build", "CodeBuild"): build_codebuild, ("Test", "CodeBuild"): build_codebuild,
         ("Deploy", "CloudFormation"): deploy_cloudformation, ("Deploy", "S3"): deploy_s3,
         ("Approval", "Manual"): approval_manual, ("Invoke", "Lambda"): invoke_lambda,
+        ("Invoke", "StepFunctions"): invoke_stepfunctions,
     }
     found = table.get((category, provider))
     if found:
