@@ -558,8 +558,8 @@ def test_cloudformation_stack_creates_evaluates_and_deletes_alarms(aws: Aws) -> 
         "Resources": {
             "Errors": {"Type": "AWS::CloudWatch::Alarm", "Properties": {
                 "AlarmName": f"stack-errors-{tag}", "Namespace": f"Test/{tag}", "MetricName": "Errors",
-                "Dimensions": [{"Name": "FunctionName", "Value": "fn"}], "Statistic": "Sum", "Period": "60",
-                "EvaluationPeriods": "1", "Threshold": "0", "ComparisonOperator": "GreaterThanThreshold",
+                "Dimensions": [{"Name": "FunctionName", "Value": "fn"}], "Statistic": "Sum", "Period": 60,
+                "EvaluationPeriods": 1, "Threshold": 0, "ComparisonOperator": "GreaterThanThreshold",
                 "TreatMissingData": "breaching"}},
             "Rollback": {"Type": "AWS::CloudWatch::CompositeAlarm", "Properties": {
                 "AlarmName": f"stack-rollback-{tag}", "AlarmRule": {"Fn::Sub": "ALARM(${Errors})"}}},
@@ -567,8 +567,20 @@ def test_cloudformation_stack_creates_evaluates_and_deletes_alarms(aws: Aws) -> 
         "Outputs": {"Name": {"Value": {"Ref": "Errors"}}, "Arn": {"Value": {"Fn::GetAtt": ["Errors", "Arn"]}}},
     }
     stack = f"alarms-{tag}"
+
+    def settled(final: str) -> dict[str, Any]:
+        # Stack operations run asynchronously, as on AWS: poll for the final status.
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            found = cfn.describe_stacks(StackName=stack)["Stacks"][0]
+            if not found["StackStatus"].endswith("_IN_PROGRESS"):
+                break
+            time.sleep(0.1)
+        assert found["StackStatus"] == final, found
+        return found
+
     cfn.create_stack(StackName=stack, TemplateBody=json.dumps(template))
-    outputs = {o["OutputKey"]: o["OutputValue"] for o in cfn.describe_stacks(StackName=stack)["Stacks"][0]["Outputs"]}
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in settled("CREATE_COMPLETE")["Outputs"]}
     assert outputs["Name"] == f"stack-errors-{tag}"
     assert outputs["Arn"] == f"arn:aws:cloudwatch:us-east-1:123456789012:alarm:stack-errors-{tag}"
     _wait_state(cw, f"stack-errors-{tag}", "ALARM")  # no data, treated as breaching
@@ -580,7 +592,9 @@ def test_cloudformation_stack_creates_evaluates_and_deletes_alarms(aws: Aws) -> 
             break
         time.sleep(0.1)
     assert parent["StateValue"] == "ALARM" and parent["AlarmRule"] == f"ALARM(stack-errors-{tag})"
+    stack = cfn.describe_stacks(StackName=stack)["Stacks"][0]["StackId"]  # a deleted stack is found by id only
     cfn.delete_stack(StackName=stack)
+    settled("DELETE_COMPLETE")
     gone = cw.describe_alarms(AlarmNamePrefix="stack-", AlarmTypes=["MetricAlarm", "CompositeAlarm"])
     assert not [a for a in gone["MetricAlarms"] + gone["CompositeAlarms"] if tag in a["AlarmName"]]
 

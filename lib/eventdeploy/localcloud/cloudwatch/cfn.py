@@ -8,6 +8,7 @@ alarms are validated, start INSUFFICIENT_DATA and are evaluated like any other.
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from moto.core.common_models import CloudFormationModel
@@ -167,7 +168,9 @@ class StackCompositeAlarm(StackAlarm, CloudFormationModel):
 
 def install() -> None:
     """Make moto's CloudFormation see the two resource types (it caches its model list per process)."""
-    from moto.cloudformation import parsing
-
-    for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
-        cached.cache_clear()
+    # Importing moto.cloudformation.parsing loads every moto service (seconds): if nothing has imported it yet,
+    # its caches are still empty and will list these classes when first filled.
+    parsing = sys.modules.get("moto.cloudformation.parsing")
+    if parsing is not None:
+        for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
+            cached.cache_clear()

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from eventdeploy.localcloud.cloudwatch import alarms, composite, metricdata, query
+from eventdeploy.localcloud.cloudwatch import composite, history, metricdata, notify, query
 from eventdeploy.localcloud.cloudwatch import statistics as st
 from eventdeploy.localcloud.cloudwatch.evaluation import OPERATORS, TREATMENTS
 from eventdeploy.localcloud.cloudwatch.mathexpr import MathError
@@ -299,7 +299,7 @@ def put_metric_alarm(self: Any, *args: Any, **kwargs: Any) -> Any:
         kwargs["extended_statistic"] = "p50"
     alarm = _ORIGINALS["put_metric_alarm"](self, *args, **kwargs)
     alarm.extended_statistic = ext or alarm.extended_statistic
-    when = alarms.now_dt()
+    when = history.now_dt()
     if previous is not None:
         for attr in ("state_value", "state_reason", "state_reason_data", "state_updated_timestamp",
                      "state_transitioned_timestamp"):
@@ -314,7 +314,7 @@ def put_metric_alarm(self: Any, *args: Any, **kwargs: Any) -> Any:
         alarm.state_transitioned_timestamp = when
         kind = "Create"
     alarm.configuration_updated_timestamp = when
-    alarms.add_history(self.account_id, self.region_name, alarms.history_item(
+    history.add_history(self.account_id, self.region_name, history.history_item(
         alarm, "ConfigurationUpdate", f'Alarm "{alarm.name}" {"updated" if previous else "created"}',
         {"type": kind, "version": "1.0", "alarmName": alarm.name}, when))
     return alarm
@@ -324,9 +324,9 @@ def delete_alarms(self: Any, alarm_names: list[str]) -> None:
     """DeleteAlarms, recording AWS's ConfigurationUpdate history item for each deleted alarm."""
     doomed = [self.alarms[n] for n in alarm_names if n in self.alarms]
     _ORIGINALS["delete_alarms"](self, alarm_names)
-    when = alarms.now_dt()
+    when = history.now_dt()
     for alarm in doomed:
-        alarms.add_history(self.account_id, self.region_name, alarms.history_item(
+        history.add_history(self.account_id, self.region_name, history.history_item(
             alarm, "ConfigurationUpdate", f'Alarm "{alarm.name}" deleted',
             {"type": "Delete", "version": "1.0", "alarmName": alarm.name}, when))
 
@@ -336,13 +336,13 @@ def update_state(self: Any, reason: str, reason_data: str, state_value: str) -> 
     old = {"value": self.state_value, "reason": self.state_reason, "reason_data": self.state_reason_data,
            "timestamp": getattr(self, "state_updated_timestamp", None)}
     _ORIGINALS["update_state"](self, reason, reason_data, state_value)
-    when = alarms.now_dt()
+    when = history.now_dt()
     self.state_updated_timestamp = when
     if old["value"] == state_value:
         return
     self.state_transitioned_timestamp = when
     parts = self.alarm_arn.split(":")
-    alarms.on_state_change(parts[4], parts[3], self, old, when)
+    notify.on_state_change(parts[4], parts[3], self, old, when)
 
 
 def response_get_metric_statistics(self: Any) -> Any:
@@ -518,7 +518,7 @@ def response_describe_alarm_history(self: Any) -> Any:
         raise _exc().InvalidParameterValue(f"The value {max_records} for parameter MaxRecords must be 1 to 100.")
     now = time.time()
     items = []
-    for item in alarms.history(backend.account_id, backend.region_name):
+    for item in history.history(backend.account_id, backend.region_name):
         if name and item["AlarmName"] != name:
             continue
         if types and item["AlarmType"] not in types:

@@ -9,11 +9,11 @@ from eventdeploy.localcloud.extensions import ExtensionContext
 
 def install(ctx: ExtensionContext) -> None:
     """Patch moto's CloudWatch, start the alarm evaluator and notifier, add the cloudwatch admin routes."""
-    from eventdeploy.localcloud.cloudwatch import alarms, evaluator, patches, store
+    from eventdeploy.localcloud.cloudwatch import evaluator, history, notify, patches, store
 
     patches.install()
     worker = evaluator.Evaluator()
-    alarms.start_notifier()
+    notify.start_notifier()
     worker.start()
 
     def evaluate_now(environ: dict[str, Any], body: bytes) -> tuple[int, Any]:
@@ -40,11 +40,11 @@ def install(ctx: ExtensionContext) -> None:
 
     def reset() -> None:
         store.reset()
-        alarms.reset()
+        history.reset()
 
     def shutdown() -> None:
         worker.stop()
-        alarms.stop_notifier()
+        notify.stop_notifier()
 
     ctx.route("cloudwatch/evaluate", evaluate_now)
     ctx.route("cloudwatch/stats", stats)
