@@ -772,3 +772,43 @@ def test_sqs_event_source_mapping_runs_handler(aws: Callable[..., Any], make_fun
     aws("lambda").create_event_source_mapping(EventSourceArn=source_arn, FunctionName=name, BatchSize=1)
     sqs.send_message(QueueUrl=source_url, MessageBody="order-17")
     assert _bodies(aws, tap_url, 1) == ["aws:sqs:order-17"]
+
+
+def test_async_on_failure_eventbridge_and_sns_destinations(aws: Callable[..., Any],
+                                                           make_function: Callable[..., str]) -> None:
+    """OnFailure to an EventBridge bus puts a ``Lambda Function Invocation Result - Failure`` event (source
+    ``lambda``, detail = record); OnSuccess to an SNS topic publishes the record.
+
+    https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html
+    """
+    tap_url, tap_arn = _destination_queue(aws)
+    events = aws("events")
+    bus = unique("results")
+    bus_arn = events.create_event_bus(Name=bus)["EventBusArn"]
+    events.put_rule(Name=unique("failures"), EventBusName=bus,
+                    EventPattern=json.dumps({"source": ["lambda"]}))
+    rule = events.list_rules(EventBusName=bus)["Rules"][0]["Name"]
+    events.put_targets(Rule=rule, EventBusName=bus, Targets=[{"Id": "tap", "Arn": tap_arn}])
+    topic_arn = aws("sns").create_topic(Name=unique("results"))["TopicArn"]
+    aws("sns").subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=tap_arn,
+                         Attributes={"RawMessageDelivery": "true"})
+    name = make_function("""
+        def handler(event, context):
+            if event["fail"]:
+                raise ValueError("bad")
+            return "good"
+    """)
+    client = aws("lambda")
+    client.put_function_event_invoke_config(
+        FunctionName=name, MaximumRetryAttempts=0,
+        DestinationConfig={"OnFailure": {"Destination": bus_arn}, "OnSuccess": {"Destination": topic_arn}})
+    client.invoke(FunctionName=name, InvocationType="Event", Payload=b'{"fail": true}')
+    client.invoke(FunctionName=name, InvocationType="Event", Payload=b'{"fail": false}')
+    messages = [json.loads(body) for body in _bodies(aws, tap_url, 2)]
+    (event,) = [m for m in messages if "detail-type" in m]
+    (record,) = [m for m in messages if "detail-type" not in m]
+    assert event["source"] == "lambda"
+    assert event["detail-type"] == "Lambda Function Invocation Result - Failure"
+    assert event["detail"]["requestContext"]["condition"] == "RetriesExhausted"
+    assert event["detail"]["responsePayload"]["errorMessage"] == "bad"
+    assert record["requestContext"]["condition"] == "Success" and record["responsePayload"] == "good"
