@@ -62,8 +62,10 @@ def _build_record(backend: Any, build: dict[str, Any], project: dict[str, Any], 
     if request.buildspec_override:
         source["buildspec"] = request.buildspec_override
     environment = copy.deepcopy(project.get("environment") or {})
-    environment["environmentVariables"] = list(environment.get("environmentVariables") or []) + [
-        {"type": "PLAINTEXT", **v} for v in request.env_overrides]
+    # The build shows the project's variables with StartBuild's overrides replacing same-named ones.
+    merged = {v["name"]: v for v in environment.get("environmentVariables") or []}
+    merged.update({v["name"]: {"type": "PLAINTEXT", **v} for v in request.env_overrides})
+    environment["environmentVariables"] = list(merged.values())
     build.update({
         "buildNumber": REGISTRY.next_build_number(account, region, name),
         "startTime": now,
