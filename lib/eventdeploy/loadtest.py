@@ -42,10 +42,16 @@ def state_machine_arn(p: Provisioner) -> str:
     return f"arn:aws:states:{p.region}:{p.account_id}:stateMachine:{p.name(names.STATE_MACHINE)}"
 
 
-def watch(p: Provisioner, injected: pd.DataFrame, timeout_s: float, quiet_s: float = 5.0) -> observe.Watch:
+# Lambda waits about 1 then 2 minutes between async attempts (Lambda Developer Guide, "Asynchronous invocation"):
+# the pipeline is only quiet once a silence outlasts that, at the emulator's time scale.
+LAMBDA_RETRY_GAP_S = 130.0
+
+
+def watch(p: Provisioner, injected: pd.DataFrame, timeout_s: float, time_scale: float = 1.0) -> observe.Watch:
     """Drain the tap and sample the failure queues until every routed event was delivered and the pipeline is
-    quiet, or ``timeout_s``."""
+    quiet for longer than Lambda's retry backoff (scaled by ``time_scale``), or ``timeout_s``."""
     routed = injected[(injected["fate"] == "accepted") & injected["route"].notna()]
+    quiet_s = max(5.0, LAMBDA_RETRY_GAP_S * time_scale)
     return observe.watch_pipeline(
         p.client("sqs"), str(sqs.queue_url(p, p.name(names.TAP))), failure_queues(p), p.client("stepfunctions"),
         state_machine_arn(p), p.client("dynamodb"), p.name(names.LEDGER), set(routed["event_id"]),
@@ -97,6 +103,16 @@ def flow(injected: pd.DataFrame, evidence: Evidence, reconciled: pd.DataFrame, t
     failed_at = pd.concat([evidence.dead_letters["at_ms"], evidence.on_failure["at_ms"]], ignore_index=True)
     return observe.throughput({"sent": injected["sent_ms"], "delivered": evidence.tap["delivered_ms"],
                                "completed": done.reindex(completed).dropna(), "failed": failed_at})
+
+
+def rates(flow_frame: pd.DataFrame) -> dict[str, dict[str, float]]:
+    """Per series of a flow frame: mean events/s over the seconds it was active, and the peak second."""
+    out = {}
+    for name, rows in flow_frame.groupby("series", sort=False):
+        active = rows[rows["per_s"] > 0]
+        out[str(name)] = {"mean_per_s": round(float(active["per_s"].mean()), 1) if len(active) else 0.0,
+                          "peak_per_s": float(rows["per_s"].max()), "events": int(rows["per_s"].sum())}
+    return out
 
 
 def metric_queries(p: Provisioner) -> list[dict[str, Any]]:

@@ -4,7 +4,7 @@ from _common import PARAMS, PARAMS_INTRO, SETUP_INTRO, setup
 
 INJECT_PARAMS = PARAMS.rstrip("\n") + r'''
 inject_events: int = 2000                 # how many test events to inject (ci: fewer)
-inject_rate: float = 50.0                 # events per second to send (0 = as fast as the injector can)
+inject_rate: float = 50.0                 # events per second to send (0: as fast as the injector can)
 inject_duplicate_ratio: float = 0.02      # share of events that repeat an earlier push (same repository+digest)
 inject_poison_ratio: float = 0.01         # share of pushes a handler rejects (malformed digest)
 inject_bad_ratio: float = 0.01            # share of entries PutEvents must refuse (oversize, no detail-type, no bus)
@@ -100,7 +100,7 @@ every routed event reached the tap, no execution runs, and nothing changed for a
 passes (then what is left is reported as in flight).
 """),
     ("code", r"""
-watched = loadtest.watch(p, injected, timeout_s=inject_wait_s)
+watched = loadtest.watch(p, injected, timeout_s=inject_wait_s, time_scale=time_scale)
 {"settled": watched.settled, "waited_s": round(watched.waited_s, 1), "tapped": len(watched.tap)}
 """),
     ("md", r"""
@@ -162,8 +162,8 @@ rb.show(charts.waterfall(times, "A sample of events through the stages"), "water
 sent; completed lagging behind it is the pipeline's backlog.
 """),
     ("code", r"""
-rb.show(charts.flow_per_second(loadtest.flow(injected, evidence, reconciled, times),
-                               "Sent, delivered, completed and failed per second"), "flow")
+flow = loadtest.flow(injected, evidence, reconciled, times)
+rb.show(charts.flow_per_second(flow, "Sent, delivered, completed and failed per second"), "flow")
 """),
     ("md", r"""
 **Failures by category and error code.** Everything that did not complete: where it ended (PutEvents, a DLQ, the
@@ -220,6 +220,7 @@ rb.record("scenario", {"events": scenario.events, "rate": scenario.rate, "mix": 
                        "duplicate_ratio": scenario.duplicate_ratio, "poison_ratio": scenario.poison_ratio,
                        "bad_ratio": scenario.bad_ratio})
 rb.record("injection", inject.summary(injected))
+rb.record("throughput", loadtest.rates(flow))
 rb.record("latency_ms", latency.set_index("stage")[["count", "p50_ms", "p99_ms"]].round(1).to_dict("index"))
 rb.record("reconciliation", counts)
 rb.record("settled", {"settled": watched.settled, "waited_s": round(watched.waited_s, 1)})
