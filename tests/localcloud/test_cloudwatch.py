@@ -339,7 +339,7 @@ def test_alarm_validation(aws: Aws) -> None:
 
 
 def test_put_metric_data_limits_and_recently_active(aws: Aws) -> None:
-    """PutMetricData refuses timestamps older than two weeks and non-finite values; RecentlyActive=PT3H filters.
+    """PutMetricData refuses old timestamps and AWS/ namespaces, stores EntityMetricData; RecentlyActive=PT3H filters.
 
     https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricData.html
     https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_ListMetrics.html
@@ -356,10 +356,14 @@ def test_put_metric_data_limits_and_recently_active(aws: Aws) -> None:
         {"MetricName": "Stale", "Value": 1.0, "Timestamp": datetime.now(UTC) - timedelta(hours=5)},
         {"MetricName": "Fresh", "Value": 1.0, "Dimensions": [{"Name": "Stage", "Value": "prod"}]},
     ])
+    cw.put_metric_data(Namespace=ns, EntityMetricData=[{
+        "Entity": {"KeyAttributes": {"Type": "Service", "Name": "checkout", "Environment": "local"}},
+        "MetricData": [{"MetricName": "Entity", "Value": 2.0}]}])
     every = {m["MetricName"] for m in cw.list_metrics(Namespace=ns)["Metrics"]}
     active = cw.list_metrics(Namespace=ns, RecentlyActive="PT3H")["Metrics"]
-    assert every == {"Stale", "Fresh"}
-    assert active == [{"Namespace": ns, "MetricName": "Fresh", "Dimensions": [{"Name": "Stage", "Value": "prod"}]}]
+    assert every == {"Stale", "Fresh", "Entity"}
+    assert {m["MetricName"] for m in active} == {"Fresh", "Entity"}
+    assert {"Namespace": ns, "MetricName": "Fresh", "Dimensions": [{"Name": "Stage", "Value": "prod"}]} in active
 
 
 def test_trimmed_mean_alarm(aws: Aws) -> None:

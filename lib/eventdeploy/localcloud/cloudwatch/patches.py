@@ -3,7 +3,8 @@
 Replaced (the store supersedes moto's single list of data, so these cannot delegate to moto's versions):
 ``CloudWatchBackend.put_metric_data`` (still runs moto's validation), ``get_metric_statistics``,
 ``get_metric_data``, ``list_metrics`` and the ``GetMetricStatistics`` / ``ListMetrics`` / ``GetMetricData``
-responses (moto drops ExtendedStatistics, RecentlyActive, MaxDatapoints and NextToken).
+/ ``PutMetricData`` responses (moto drops ExtendedStatistics, RecentlyActive, MaxDatapoints, NextToken and
+EntityMetricData).
 Wrapped, calling the previous implementation: ``put_metric_alarm``, ``delete_alarms``, ``Alarm.update_state``.
 Added: the ``DescribeAlarmHistory`` and ``PutCompositeAlarm`` actions, which moto lacks; ``DescribeAlarms`` and
 ``DescribeAlarmsForMetric`` are answered here so their documented filters and paging behave as AWS's.
@@ -358,6 +359,20 @@ def response_get_metric_statistics(self: Any) -> Any:
     return ActionResult({"Label": name, "Datapoints": datapoints})
 
 
+def response_put_metric_data(self: Any) -> Any:
+    """PutMetricData response that also stores EntityMetricData's metrics (moto reads MetricData only)."""
+    from moto.core.responses import EmptyResult
+
+    metric_data = list(self._get_param("MetricData", []) or [])
+    for entity in self._get_param("EntityMetricData", []) or []:
+        # The entity links telemetry in the console; the data points are ordinary metric data.
+        metric_data.extend(entity.get("MetricData") or [])
+    if not metric_data:
+        raise _exc().InvalidParameterValue("PutMetricData needs MetricData or EntityMetricData with data points.")
+    self.cloudwatch_backend.put_metric_data(self._get_param("Namespace"), metric_data)
+    return EmptyResult()
+
+
 def response_get_metric_data(self: Any) -> Any:
     """GetMetricData response with MaxDatapoints / NextToken paging (moto ignores both)."""
     from moto.core.responses import ActionResult
@@ -564,6 +579,7 @@ def install() -> None:
     CloudWatchResponse.get_metric_statistics = response_get_metric_statistics  # type: ignore[method-assign]
     CloudWatchResponse.list_metrics = response_list_metrics  # type: ignore[method-assign]
     CloudWatchResponse.get_metric_data = response_get_metric_data  # type: ignore[method-assign]
+    CloudWatchResponse.put_metric_data = response_put_metric_data  # type: ignore[method-assign]
     CloudWatchResponse.describe_alarm_history = response_describe_alarm_history  # type: ignore[attr-defined]
     CloudWatchResponse.put_composite_alarm = response_put_composite_alarm  # type: ignore[attr-defined]
     CloudWatchResponse.describe_alarms = response_describe_alarms  # type: ignore[method-assign]
