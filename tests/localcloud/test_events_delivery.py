@@ -673,3 +673,48 @@ def test_cross_region_bus_target_and_update_event_bus(aws: Callable[..., Any]) -
     updated = events_west.update_event_bus(Name=bus, Description="deployments, west")
     assert updated["Arn"] == bus_arn
     assert events_west.describe_event_bus(Name=bus)["Description"] == "deployments, west"
+
+
+def test_codepipeline_target_starts_execution(aws: Callable[..., Any]) -> None:
+    """https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-targets.html and
+    https://docs.aws.amazon.com/codepipeline/latest/APIReference/API_ExecutionTrigger.html: a pipeline target
+    starts an execution whose trigger is CloudWatchEvent with the rule's ARN."""
+    import io
+    import zipfile
+
+    s3 = aws("s3")
+    src, store = uid("evsrc"), uid("evstore")
+    s3.create_bucket(Bucket=src)
+    s3.create_bucket(Bucket=store)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("README", "hello")
+    s3.put_object(Bucket=src, Key="source.zip", Body=buffer.getvalue())
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                     "Principal": {"Service": "codepipeline.amazonaws.com"}}]}
+    role = aws("iam").create_role(RoleName=uid("cp-role"), AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    name = uid("cp")
+    codepipeline = aws("codepipeline")
+    codepipeline.create_pipeline(pipeline={
+        "name": name, "roleArn": role, "artifactStore": {"type": "S3", "location": store}, "stages": [
+            {"name": "Source", "actions": [{
+                "name": "Fetch", "actionTypeId": {"category": "Source", "owner": "AWS", "provider": "S3",
+                                                  "version": "1"},
+                "outputArtifacts": [{"name": "SourceOut"}],
+                "configuration": {"S3Bucket": src, "S3ObjectKey": "source.zip", "PollForSourceChanges": "false"}}]},
+            {"name": "Approve", "actions": [{
+                "name": "Gate", "actionTypeId": {"category": "Approval", "owner": "AWS", "provider": "Manual",
+                                                 "version": "1"}}]},
+        ]})
+    arn = f"arn:aws:codepipeline:{REGION}:{ACCOUNT}:{name}"
+    rule, source = rule_to(aws, {"Arn": arn, "RoleArn": f"arn:aws:iam::{ACCOUNT}:role/events-codepipeline"})
+    put(aws, source)
+
+    def started_by_call() -> list[dict[str, Any]]:
+        # CreatePipeline may start a run of its own; only a StartPipelineExecution run proves the target fired.
+        summaries = codepipeline.list_pipeline_executions(pipelineName=name)["pipelineExecutionSummaries"]
+        return [s for s in summaries if s.get("trigger", {}).get("triggerType") != "CreatePipeline"]
+
+    [execution] = wait_for(started_by_call)
+    assert execution["trigger"] == {"triggerType": "CloudWatchEvent",
+                                    "triggerDetail": f"arn:aws:events:{REGION}:{ACCOUNT}:rule/{rule}"}

@@ -330,7 +330,7 @@ class Engine:
                 ctx = RenderContext(delivery.rule_arn, delivery.rule_name,
                                     iso_millis(accepted.ingested_at) if shaper.uses_context else "")
                 payload = shaper.render(accepted.event, ctx)
-                targets.send(arn, target, payload, accepted.event)
+                targets.send(arn, target, payload, accepted.event, rule_arn=delivery.rule_arn)
         except Exception as exc:
             self._failed(delivery, targets.classify(exc))
             return

@@ -94,7 +94,8 @@ def _error_parts(exc: BaseException) -> tuple[str, int | None, str]:
     return name, None, str(exc)
 
 
-def send_sqs(arn: Arn, target: dict[str, Any], payload: str, event: dict[str, Any]) -> None:
+def send_sqs(arn: Arn, target: dict[str, Any], payload: str, event: dict[str, Any],
+             rule_arn: str = "") -> None:
     """SendMessage in-process; FIFO queues get the target's MessageGroupId and the event id for deduplication."""
     from moto.sqs.models import sqs_backends
 
@@ -108,7 +109,8 @@ def send_sqs(arn: Arn, target: dict[str, Any], payload: str, event: dict[str, An
                          deduplication_id=dedup)
 
 
-def send_sns(arn: Arn, target: dict[str, Any], payload: str, event: dict[str, Any]) -> None:
+def send_sns(arn: Arn, target: dict[str, Any], payload: str, event: dict[str, Any],
+             rule_arn: str = "") -> None:
     """Publish in-process, so SNS's own subscriptions (SQS, Lambda, ...) fan out as they do on AWS."""
     from moto.sns.models import sns_backends
 
@@ -119,7 +121,8 @@ def send_sns(arn: Arn, target: dict[str, Any], payload: str, event: dict[str, An
                     deduplication_id=event.get("id") if group_id else None)
 
 
-def send_logs(arn: Arn, target: dict[str, Any], payload: str, event: dict[str, Any]) -> None:
+def send_logs(arn: Arn, target: dict[str, Any], payload: str, event: dict[str, Any],
+             rule_arn: str = "") -> None:
     """Write the payload as one log event into a new stream of the target log group."""
     from moto.logs.models import logs_backends
 
@@ -138,7 +141,8 @@ def send_logs(arn: Arn, target: dict[str, Any], payload: str, event: dict[str, A
     backend.put_log_events(group, stream, [{"timestamp": int(time.time() * 1000), "message": payload}])
 
 
-def send_lambda(arn: Arn, target: dict[str, Any], payload: str, event: dict[str, Any]) -> None:
+def send_lambda(arn: Arn, target: dict[str, Any], payload: str, event: dict[str, Any],
+             rule_arn: str = "") -> None:
     """Invoke asynchronously (InvocationType Event), as EventBridge does, through moto's Lambda backend.
 
     In-process rather than over HTTP: it is the same backend method the Invoke API reaches (so the Lambda
@@ -151,7 +155,8 @@ def send_lambda(arn: Arn, target: dict[str, Any], payload: str, event: dict[str,
     backend.invoke(arn.text, None, payload, {"X-Amz-Invocation-Type": "Event"}, {})
 
 
-def send_states(arn: Arn, target: dict[str, Any], payload: str, event: dict[str, Any]) -> None:
+def send_states(arn: Arn, target: dict[str, Any], payload: str, event: dict[str, Any],
+             rule_arn: str = "") -> None:
     """StartExecution with the payload as the execution input."""
     if not arn.resource.startswith("stateMachine:"):
         raise DeliveryError("INVALID_PARAMETER", f"Target {arn.text!r} is not a state machine ARN", False)
@@ -172,20 +177,26 @@ def _start_build_params(payload: str) -> dict[str, Any]:
     return {k: v for k, v in body.items() if k in members and k != "projectName"}
 
 
-def send_codebuild(arn: Arn, target: dict[str, Any], payload: str, event: dict[str, Any]) -> None:
+def send_codebuild(arn: Arn, target: dict[str, Any], payload: str, event: dict[str, Any],
+             rule_arn: str = "") -> None:
     """StartBuild on the project; a JSON input's StartBuild parameters (e.g. environmentVariablesOverride) apply."""
     name = arn.resource.split("/", 1)[1] if "/" in arn.resource else arn.resource
     client = internal.client("codebuild", arn.account, arn.region)
     client.start_build(projectName=name, **_start_build_params(payload))
 
 
-def send_codepipeline(arn: Arn, target: dict[str, Any], payload: str, event: dict[str, Any]) -> None:
-    """StartPipelineExecution on the pipeline named by the ARN."""
-    client = internal.client("codepipeline", arn.account, arn.region)
-    client.start_pipeline_execution(name=arn.resource)
+def send_codepipeline(arn: Arn, target: dict[str, Any], payload: str, event: dict[str, Any],
+             rule_arn: str = "") -> None:
+    """Start the pipeline named by the ARN with AWS's EventBridge trigger (CloudWatchEvent, the rule's ARN)."""
+    try:
+        from eventdeploy.localcloud.codepipeline.patch import start_triggered
+    except ImportError:  # CodePipeline emulation absent: the plain API still starts the pipeline
+        internal.client("codepipeline", arn.account, arn.region).start_pipeline_execution(name=arn.resource)
+        return
+    start_triggered(arn.account, arn.region, arn.resource, "CloudWatchEvent", rule_arn)
 
 
-Sender = Callable[[Arn, dict[str, Any], str, dict[str, Any]], None]
+Sender = Callable[..., None]
 
 SENDERS: dict[str, Sender] = {
     "sqs": send_sqs,
@@ -198,13 +209,14 @@ SENDERS: dict[str, Sender] = {
 }
 
 
-def send(arn: Arn, target: dict[str, Any], payload: str, event: dict[str, Any]) -> None:
+def send(arn: Arn, target: dict[str, Any], payload: str, event: dict[str, Any],
+             rule_arn: str = "") -> None:
     """Deliver ``payload`` to the target; raise DeliveryError on failure."""
     sender = SENDERS.get(arn.service)
     if sender is None:
         raise DeliveryError("INVALID_PARAMETER",
                             f"Target service {arn.service!r} ({arn.text}) is not supported by the local cloud", False)
     try:
-        sender(arn, target, payload, event)
+        sender(arn, target, payload, event, rule_arn=rule_arn)
     except Exception as exc:
         raise classify(exc) from exc
