@@ -223,6 +223,11 @@ def test_stack_create_update_delete_emit_every_status(aws: Callable[..., Any]) -
     updated_stack = cfn.describe_stacks(StackName=name)["Stacks"][0]
     assert updated_stack["LastUpdatedTime"] >= updated_stack["CreationTime"]
 
+    cfn.update_termination_protection(StackName=name, EnableTerminationProtection=True)
+    with pytest.raises(cfn.exceptions.ClientError, match="cannot be deleted while TerminationProtection is enabled"):
+        cfn.delete_stack(StackName=name)
+    assert cfn.describe_stacks(StackName=name)["Stacks"][0]["EnableTerminationProtection"] is True
+    cfn.update_termination_protection(StackName=name, EnableTerminationProtection=False)
     cfn.delete_stack(StackName=name)
     cfn.get_waiter("stack_delete_complete").wait(StackName=stack_id, WaiterConfig={"Delay": 0.2, "MaxAttempts": 150})
     assert [s for lid, s, _ in stack_history(cfn, stack_id) if lid == name][-2:] == [
@@ -531,7 +536,9 @@ def handler(event, context):
         boto3.client("sqs").send_message(QueueUrl=props["DeleteLog"], MessageBody=event["PhysicalResourceId"])
     failed = event["RequestType"] != "Delete" and props.get("Fail") == "yes"
     body = {"Status": "FAILED" if failed else "SUCCESS", "Reason": "the provider said no",
-            "PhysicalResourceId": event.get("PhysicalResourceId") or "answer-" + event["LogicalResourceId"],
+            "PhysicalResourceId": ("replaced-" + event["LogicalResourceId"]
+                                   if event["RequestType"] == "Update" and props.get("Replace") == "yes"
+                                   else event.get("PhysicalResourceId") or "answer-" + event["LogicalResourceId"]),
             "StackId": event["StackId"], "RequestId": event["RequestId"],
             "LogicalResourceId": event["LogicalResourceId"], "Data": {"Answer": "42"}}
     request = urllib.request.Request(event["ResponseURL"], data=json.dumps(body).encode(), method="PUT",
@@ -558,8 +565,9 @@ def provider_function(aws: Callable[..., Any], account: str) -> str:
 
 
 def test_custom_resource_success_data_delete_and_failed_answer(aws: Callable[..., Any]) -> None:
-    """A Lambda-backed custom resource: SUCCESS with Data (Fn::GetAtt), Delete sent on stack deletion, and a
-    FAILED answer failing the stack (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/crpg-ref.html)."""
+    """A Lambda-backed custom resource: SUCCESS with Data (Fn::GetAtt), an Update answered with a new physical id
+    (old one deleted in cleanup), Delete on stack deletion, and a FAILED answer failing the stack and being sent a
+    Delete on rollback (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/crpg-ref.html)."""
     account = new_account()
     cfn, sqs = aws("cloudformation", account_id=account), aws("sqs", account_id=account)
     provider = provider_function(aws, account)
@@ -574,11 +582,23 @@ def test_custom_resource_success_data_delete_and_failed_answer(aws: Callable[...
     assert described["Outputs"][0]["OutputValue"] == "42"
     [thing] = cfn.describe_stack_resources(StackName=stack_id)["StackResources"]
     assert thing["PhysicalResourceId"] == "answer-Thing" and thing["ResourceStatus"] == "CREATE_COMPLETE"
+
+    def deleted_ids() -> list[str]:
+        got = sqs.receive_message(QueueUrl=delete_log, WaitTimeSeconds=5).get("Messages", [])
+        for message in got:
+            sqs.delete_message(QueueUrl=delete_log, ReceiptHandle=message["ReceiptHandle"])
+        return [m["Body"] for m in got]
+
+    replacing = good.replace('"DeleteLog"', '"Replace": "yes", "DeleteLog"')
+    cfn.update_stack(StackName=stack_id, TemplateBody=replacing)
+    assert wait_stack(cfn, stack_id, {"UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE"}, timeout=40)["StackStatus"] == (
+        "UPDATE_COMPLETE")
+    [thing] = cfn.describe_stack_resources(StackName=stack_id)["StackResources"]
+    assert thing["PhysicalResourceId"] == "replaced-Thing" and thing["ResourceStatus"] == "UPDATE_COMPLETE"
+    assert deleted_ids() == ["answer-Thing"], "the cleanup phase deletes the replaced physical resource"
     cfn.delete_stack(StackName=stack_id)
     wait_stack(cfn, stack_id, {"DELETE_COMPLETE", "DELETE_FAILED"}, timeout=40)
-    got = sqs.receive_message(QueueUrl=delete_log, WaitTimeSeconds=5).get("Messages", [])
-    assert [m["Body"] for m in got] == ["answer-Thing"]
-    sqs.delete_message(QueueUrl=delete_log, ReceiptHandle=got[0]["ReceiptHandle"])
+    assert deleted_ids() == ["replaced-Thing"]
 
     bad = stack_template({"Thing": {"Type": "Custom::Thing", "Properties": {"ServiceToken": provider, "Fail": "yes",
                                                                             "DeleteLog": delete_log}}})
@@ -588,8 +608,7 @@ def test_custom_resource_success_data_delete_and_failed_answer(aws: Callable[...
     [(_, _, reason)] = [h for h in stack_history(cfn, bad_id) if h[1] == "CREATE_FAILED"]
     assert reason.startswith("Received response status [FAILED] from custom resource. Message returned: "
                              "the provider said no (RequestId: ")
-    got = sqs.receive_message(QueueUrl=delete_log, WaitTimeSeconds=5).get("Messages", [])
-    assert [m["Body"] for m in got] == ["answer-Thing"], "the rollback must send the provider a Delete"
+    assert deleted_ids() == ["answer-Thing"], "the rollback must send the provider a Delete"
 
 
 def test_change_sets_run_through_the_same_lifecycle(aws: Callable[..., Any]) -> None:

@@ -350,6 +350,7 @@ def update(backend: Any, stack: Any, template: str, parameters: dict[str, Any] |
             resource_event(stack, logical_id, _physical_id(changed or previous), body["Type"], "UPDATE_COMPLETE")
     if failed is None:
         stack._add_stack_event("UPDATE_COMPLETE_CLEANUP_IN_PROGRESS")
+        _delete_replaced(stack, modified)
         _delete_resources(stack, [lid for lid in existing_order(old["json_map"], old["template"])
                                   if lid in diff["Remove"] and lid in resource_map._parsed_resources],
                           old["json_map"])
@@ -388,6 +389,24 @@ def update(backend: Any, stack: Any, template: str, parameters: dict[str, Any] |
     _delete_resources(stack, added, new_dict["Resources"])
     stack.output_map = OutputMap(resource_map, old["template"], stack.stack_id)
     stack._add_stack_event("UPDATE_ROLLBACK_COMPLETE")
+
+
+def _delete_replaced(stack: Any, modified: dict[str, Any]) -> None:
+    """Cleanup phase: delete the old custom resources whose provider answered an Update with a new physical id."""
+    for logical_id, previous in modified.items():
+        current = stack.resource_map._parsed_resources.get(logical_id)
+        if not isinstance(previous, custom.CustomResource) or _physical_id(current) == previous.physical_resource_id:
+            continue
+        old_id, resource_type = previous.physical_resource_id, previous.cf_resource_type
+        current_status = stack.lc_resource_status[logical_id]
+        resource_event(stack, logical_id, old_id, resource_type, "DELETE_IN_PROGRESS")
+        try:
+            previous.delete(stack.account_id, stack.region_name)
+        except Exception as exc:  # a failed cleanup leaves the old resource behind; the update stands
+            resource_event(stack, logical_id, old_id, resource_type, "DELETE_FAILED", failure_reason(exc, resource_type))
+        else:
+            resource_event(stack, logical_id, old_id, resource_type, "DELETE_COMPLETE")
+        stack.lc_resource_status[logical_id] = current_status  # those events were about the old physical resource
 
 
 def existing_order(json_map: dict[str, Any], template: dict[str, Any]) -> list[str]:

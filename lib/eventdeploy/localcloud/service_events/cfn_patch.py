@@ -191,6 +191,8 @@ def _delete_stack(self: Any, name_or_stack_id: str) -> None:
         (s for s in self.stacks.values() if s.name == name_or_stack_id), None)
     if stack is None or stack.status == "DELETE_IN_PROGRESS":
         return  # AWS answers success for a stack that is gone or already being deleted
+    if str(stack.enable_termination_protection).lower() == "true":
+        raise _validation_error(f"Stack [{stack.name}] cannot be deleted while TerminationProtection is enabled")
     token = getattr(request, "client_request_token", None)
 
     def work() -> None:
@@ -224,6 +226,14 @@ def _wrap_response(previous: Callable[..., Any], *, takes_on_failure: bool) -> C
             request.client_request_token = None
 
     return handler
+
+
+def _update_termination_protection(self: Any) -> Any:
+    from moto.core.responses import ActionResult
+
+    stack = self.cloudformation_backend.get_stack(self._get_param("StackName"))
+    stack.enable_termination_protection = str(self._get_param("EnableTerminationProtection")).lower() == "true"
+    return ActionResult({"StackId": stack.stack_id})
 
 
 def _wrap_list_stack_resources(previous: Callable[..., Any]) -> Callable[..., Any]:
@@ -288,6 +298,7 @@ def install() -> None:
     response.execute_change_set = _wrap_response(  # type: ignore[method-assign]
         response.execute_change_set, takes_on_failure=False)
     response.delete_stack = _wrap_response(response.delete_stack, takes_on_failure=False)  # type: ignore[method-assign]
+    response.update_termination_protection = _update_termination_protection  # type: ignore[attr-defined]
     response.list_stack_resources = _wrap_list_stack_resources(  # type: ignore[method-assign]
         response.list_stack_resources)
     responses.StackResourceDTO.__init__ = _wrap_resource_dto_init(  # type: ignore[method-assign]
