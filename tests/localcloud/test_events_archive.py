@@ -5,18 +5,13 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
-
-from eventdeploy.localcloud import lifecycle
-from tests.conftest import free_port
 
 
 @dataclass
@@ -268,58 +263,61 @@ def test_replay_rejects_bad_window_and_completed_cancel(aws: Callable[..., Any])
     assert err.value.response["Error"]["Code"] == "IllegalStatusException"
 
 
-@pytest.fixture(scope="module")
-def realtime_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., Any]]:
-    """A local cloud at time scale 1.0, so a replay stays in STARTING/RUNNING long enough to observe and cancel."""
-    state: Path = tmp_path_factory.mktemp("archive-realtime")
-    status = lifecycle.start(port=free_port(), state_dir=state, time_scale=1.0)
+def _spread_archive(aws: Callable[..., Any], minutes: int) -> tuple[Bus, str, datetime]:
+    """A bus whose archive holds one event per minute over ``minutes`` minutes, put before the tap rule existed."""
+    events = aws("events")
+    suffix = uuid.uuid4().hex[:10]
+    name = f"arch-spread-{suffix}"
+    arn = events.create_event_bus(Name=name)["EventBusArn"]
+    archive_arn = events.create_archive(ArchiveName=f"sp-{suffix}", EventSourceArn=arn)["ArchiveArn"]
+    source = f"test.archive.{suffix}"
+    base = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(days=1)
+    for first in range(0, minutes, 10):
+        events.put_events(Entries=[
+            {"Source": source, "DetailType": "archived", "Detail": json.dumps({"minute": m}), "EventBusName": name,
+             "Time": base + timedelta(minutes=m)} for m in range(first, min(first + 10, minutes))])
+    assert _archive_count(aws, f"sp-{suffix}", minutes)["EventCount"] == minutes
+    sqs = aws("sqs")
+    queue_url = sqs.create_queue(QueueName=f"tap-{suffix}")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    rule_arn = events.put_rule(Name=f"tap-{suffix}", EventBusName=name,
+                               EventPattern=json.dumps({"source": [source]}))["RuleArn"]
+    events.put_targets(Rule=f"tap-{suffix}", EventBusName=name, Targets=[{"Id": "tap", "Arn": queue_arn}])
+    return Bus(name, arn, rule_arn, queue_url, source), archive_arn, base
 
-    def make(service: str) -> Any:
-        return boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
-                                     region_name="us-east-1").client(service, endpoint_url=status.endpoint)
-    try:
-        yield make
-    finally:
-        lifecycle.stop(state)
 
-
-def test_replay_walks_starting_running_completed(realtime_cloud: Callable[..., Any]) -> None:
-    """A replay over several minutes of events is STARTING, then RUNNING, then COMPLETED.
+def test_replay_walks_starting_running_completed(aws: Callable[..., Any]) -> None:
+    """A replay is STARTING, then RUNNING minute of event time by minute, then COMPLETED.
 
     https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_DescribeReplay.html
     """
-    aws = realtime_cloud
     events = aws("events")
-    bus = _bus(aws)
-    archive_arn = events.create_archive(ArchiveName=f"s-{uuid.uuid4().hex[:8]}", EventSourceArn=bus.arn)["ArchiveArn"]
-    base = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2)
-    for minute in (0, 1, 2):
-        _put(aws, bus, {"minute": minute}, when=base + timedelta(minutes=minute))
-    assert len(_drain(aws, bus, 3)) == 3
+    # At the tests' time scale a minute of event time takes ~10 ms to replay: 150 minutes stay RUNNING ~1.5 s.
+    bus, archive_arn, base = _spread_archive(aws, 150)
     replay = f"st-{uuid.uuid4().hex[:8]}"
-    events.start_replay(ReplayName=replay, EventSourceArn=archive_arn, EventStartTime=base,
-                        EventEndTime=base + timedelta(minutes=5), Destination={"Arn": bus.arn})
-    seen = _wait_state(events, replay, {"COMPLETED", "FAILED"})
+    started = events.start_replay(ReplayName=replay, EventSourceArn=archive_arn, EventStartTime=base,
+                                  EventEndTime=base + timedelta(minutes=150), Destination={"Arn": bus.arn})
+    seen = ["STARTING"] if started["State"] == "STARTING" else [started["State"]]
+    for state in _wait_state(events, replay, {"COMPLETED", "FAILED"}):
+        if state != seen[-1]:
+            seen.append(state)
     assert seen == ["STARTING", "RUNNING", "COMPLETED"]
-    assert len(_drain(aws, bus, 3)) == 3
+    assert len(_drain(aws, bus, 150)) == 150
 
 
-def test_cancel_replay_stops_delivery(realtime_cloud: Callable[..., Any]) -> None:
+def test_cancel_replay_stops_delivery(aws: Callable[..., Any]) -> None:
     """CancelReplay answers CANCELLING; the replay ends CANCELLED and delivers nothing more.
 
     https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_CancelReplay.html
     """
-    aws = realtime_cloud
     events = aws("events")
-    bus = _bus(aws)
-    archive_arn = events.create_archive(ArchiveName=f"x-{uuid.uuid4().hex[:8]}", EventSourceArn=bus.arn)["ArchiveArn"]
-    when = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
-    _put(aws, bus, {"x": 1}, when=when)
-    assert len(_drain(aws, bus, 1)) == 1
+    bus, archive_arn, base = _spread_archive(aws, 150)
     replay = f"cx-{uuid.uuid4().hex[:8]}"
-    events.start_replay(ReplayName=replay, EventSourceArn=archive_arn, EventStartTime=when - timedelta(minutes=1),
-                        EventEndTime=when + timedelta(minutes=1), Destination={"Arn": bus.arn})
+    events.start_replay(ReplayName=replay, EventSourceArn=archive_arn, EventStartTime=base,
+                        EventEndTime=base + timedelta(minutes=150), Destination={"Arn": bus.arn})
+    _wait_state(events, replay, {"RUNNING", "COMPLETED"})
     assert events.cancel_replay(ReplayName=replay)["State"] == "CANCELLING"
     _wait_state(events, replay, {"CANCELLED"})
-    assert events.describe_replay(ReplayName=replay)["State"] == "CANCELLED"
-    assert _drain(aws, bus, 1, deadline_s=1.5) == []
+    delivered = _drain(aws, bus, 150, deadline_s=2.0)
+    assert 0 < len(delivered) < 150
+    assert _drain(aws, bus, 1, deadline_s=1.0) == []
