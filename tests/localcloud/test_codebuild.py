@@ -95,6 +95,8 @@ def test_no_source_build_runs_phases_with_env_and_logs(aws: Callable[..., Any]) 
     codebuild, logs, ssm = aws("codebuild"), aws("logs"), aws("ssm")
     param = f"/{unique('cb')}/token"
     ssm.put_parameter(Name=param, Value="from-ssm", Type="String")
+    secret = aws("secretsmanager").create_secret(Name=unique("cb-secret"),
+                                                 SecretString=json.dumps({"password": "s3cr3t"}))["ARN"]
     spec = (
         "version: 0.2\n"
         "env:\n  variables:\n    SPEC_ONLY: spec\n    SHARED: from-spec\n"
@@ -104,13 +106,15 @@ def test_no_source_build_runs_phases_with_env_and_logs(aws: Callable[..., Any]) 
         "      - echo \"ids $CODEBUILD_BUILD_ID $CODEBUILD_BUILD_NUMBER $CODEBUILD_INITIATOR\"\n"
         "      - echo \"vars $SPEC_ONLY $SHARED $PROJECT_VAR $OVERRIDE $SECRET_P $CARRIED $(pwd) $AWS_REGION\"\n"
         "      - echo \"src $CODEBUILD_SRC_DIR arn $CODEBUILD_BUILD_ARN succeeding $CODEBUILD_BUILD_SUCCEEDING\"\n"
+        "      - echo \"secret $DB_PASSWORD\"\n"
     )
     env = dict(ENVIRONMENT, environmentVariables=[{"name": "SHARED", "value": "from-project"},
                                                   {"name": "PROJECT_VAR", "value": "project"}])
     name = make_project(codebuild, spec, environment=env)
     started = codebuild.start_build(projectName=name, environmentVariablesOverride=[
         {"name": "OVERRIDE", "value": "override", "type": "PLAINTEXT"},
-        {"name": "SECRET_P", "value": param, "type": "PARAMETER_STORE"}])["build"]
+        {"name": "SECRET_P", "value": param, "type": "PARAMETER_STORE"},
+        {"name": "DB_PASSWORD", "value": f"{secret}:password", "type": "SECRETS_MANAGER"}])["build"]
     assert started["buildStatus"] == "IN_PROGRESS" and started["buildNumber"] == 1
     build = wait_build(codebuild, started["id"])
 
@@ -131,6 +135,7 @@ def test_no_source_build_runs_phases_with_env_and_logs(aws: Callable[..., Any]) 
     assert "vars spec from-project project override from-ssm yes /tmp us-east-1" in lines
     assert any(line.startswith("src /") and f"arn {build['arn']} succeeding 1" in line for line in lines)
     assert any("Entering phase BUILD" in line for line in lines)
+    assert "secret s3cr3t" in lines
 
     missing = f"{name}:00000000-0000-0000-0000-000000000000"
     both = codebuild.batch_get_builds(ids=[build["arn"], missing])

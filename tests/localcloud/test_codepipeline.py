@@ -497,7 +497,8 @@ def test_cloudformation_deploy_failure_and_replace_on_failure(aws: Callable[...,
 
 
 def test_ecr_source_and_s3_deploy(aws: Callable[..., Any]) -> None:
-    """An ECR source hands on imageDetail.json for RepositoryName:ImageTag; an S3 deploy writes the artifact.
+    """An ECR source hands on imageDetail.json for RepositoryName:ImageTag; an S3 deploy writes the artifact;
+    a CodeStarSourceConnection source is recorded (the local cloud cannot clone).
 
     https://docs.aws.amazon.com/codepipeline/latest/userguide/action-reference-ECR.html
     https://docs.aws.amazon.com/codepipeline/latest/userguide/action-reference-S3Deploy.html
@@ -514,10 +515,15 @@ def test_ecr_source_and_s3_deploy(aws: Callable[..., Any]) -> None:
     s3.create_bucket(Bucket=store)
     s3.create_bucket(Bucket=target)
     name = create(aws, store, [
-        {"name": "Source", "actions": [{"name": "Image", "outputArtifacts": [{"name": "ImageOut"}],
-                                        "actionTypeId": {"category": "Source", "owner": "AWS", "provider": "ECR",
-                                                         "version": "1"},
-                                        "configuration": {"RepositoryName": repo, "ImageTag": "v1"}}]},
+        {"name": "Source", "actions": [
+            {"name": "Image", "outputArtifacts": [{"name": "ImageOut"}],
+             "actionTypeId": {"category": "Source", "owner": "AWS", "provider": "ECR", "version": "1"},
+             "configuration": {"RepositoryName": repo, "ImageTag": "v1"}},
+            {"name": "Repo", "outputArtifacts": [{"name": "RepoOut"}],
+             "actionTypeId": {"category": "Source", "owner": "AWS", "provider": "CodeStarSourceConnection",
+                              "version": "1"},
+             "configuration": {"ConnectionArn": "arn:aws:codeconnections:us-east-1:123456789012:connection/x",
+                               "FullRepositoryId": "acme/app", "BranchName": "main"}}]},
         {"name": "Publish", "actions": [{"name": "Copy", "inputArtifacts": [{"name": "ImageOut"}],
                                          "actionTypeId": {"category": "Deploy", "owner": "AWS", "provider": "S3",
                                                           "version": "1"},
@@ -527,7 +533,11 @@ def test_ecr_source_and_s3_deploy(aws: Callable[..., Any]) -> None:
     execution_id = codepipeline.start_pipeline_execution(name=name)["pipelineExecutionId"]
     execution = wait_execution(codepipeline, name, execution_id)
     assert execution["status"] == "Succeeded"
-    assert execution["artifactRevisions"][0]["revisionId"] == digest
+    revisions = {r["name"]: r["revisionId"] for r in execution["artifactRevisions"]}
+    assert revisions == {"ImageOut": digest, "RepoOut": "acme/app@main"}
+    # A repository source cannot be cloned locally: recorded, with an empty artifact, and said so.
+    repo_state = codepipeline.get_pipeline_state(name=name)["stageStates"][0]["actionStates"][1]["latestExecution"]
+    assert repo_state["status"] == "Succeeded" and "recorded only" in repo_state["summary"]
     detail = json.loads(s3.get_object(Bucket=target, Key="release/imageDetail.json")["Body"].read())
     assert detail["RepositoryName"] == repo and detail["ImageDigest"] == digest and detail["ImageTags"] == ["v1"]
     assert detail["ImageURI"].endswith(f".dkr.ecr.us-east-1.amazonaws.com/{repo}@{digest}")
