@@ -232,6 +232,9 @@ def _validate_alarm(kwargs: dict[str, Any]) -> None:
     if treat is not None and treat not in TREATMENTS:
         raise exc.ValidationError(
             f"The value {treat!r} for parameter TreatMissingData is invalid: use one of {', '.join(TREATMENTS)}.")
+    if kwargs.get("threshold") is None:
+        raise exc.ValidationError("Threshold is required for an alarm on a static threshold; set Threshold "
+                                  "(anomaly-detection alarms with ThresholdMetricId are not implemented locally).")
     n = int(kwargs.get("evaluation_periods") or 0)
     if n < 1:
         raise exc.ValidationError("The parameter EvaluationPeriods must be at least 1.")
@@ -260,6 +263,8 @@ def _validate_alarm(kwargs: dict[str, Any]) -> None:
             _alarm_period(p)
         period = min(periods) if periods else 60
     else:
+        if not kwargs.get("metric_name") or not kwargs.get("namespace"):
+            raise exc.ValidationError("A metric alarm needs MetricName and Namespace (or a Metrics list).")
         stat, ext = kwargs.get("statistic"), kwargs.get("extended_statistic")
         if bool(stat) == bool(ext):
             raise exc.ValidationError("Exactly one of Statistic and ExtendedStatistic must be specified.")
