@@ -191,7 +191,8 @@ def test_failing_command_fails_build_in_that_phase(aws: Callable[..., Any]) -> N
 
 
 def test_json_buildspec_and_yaml_error(aws: Callable[..., Any]) -> None:
-    """A buildspec may be JSON or an S3 object ARN; a broken one fails DOWNLOAD_SOURCE with YAML_FILE_ERROR.
+    """A buildspec may be JSON or an S3 object ARN, and run under bash (env.shell); a broken one fails
+    DOWNLOAD_SOURCE with YAML_FILE_ERROR.
 
     https://docs.aws.amazon.com/codebuild/latest/userguide/build-spec-ref.html
     """
@@ -199,6 +200,11 @@ def test_json_buildspec_and_yaml_error(aws: Callable[..., Any]) -> None:
     spec = json.dumps({"version": "0.2", "phases": {"build": {"commands": ["echo json-spec"]}}})
     build = wait_build(codebuild, codebuild.start_build(projectName=make_project(codebuild, spec))["build"]["id"])
     assert build["buildStatus"] == "SUCCEEDED" and "json-spec" in log_lines(logs, build)
+
+    bash_spec = ("version: 0.2\nenv:\n  shell: bash\nphases:\n  build:\n    commands:\n"
+                 "      - 'words=(a b c); [[ ${#words[@]} -eq 3 ]] && echo \"bash arrays ${words[1]}\"'\n")
+    build = wait_build(codebuild, codebuild.start_build(projectName=make_project(codebuild, bash_spec))["build"]["id"])
+    assert build["buildStatus"] == "SUCCEEDED" and "bash arrays b" in log_lines(logs, build)
 
     s3 = aws("s3")
     bucket = unique("cb-spec")

@@ -451,7 +451,7 @@ def test_lambda_invoke_action_waits_for_job_result(aws: Callable[..., Any]) -> N
 
 def test_cloudformation_deploy_failure_and_replace_on_failure(aws: Callable[..., Any]) -> None:
     """A stack that rolls back fails the CloudFormation action; CREATE_UPDATE refuses a ROLLBACK_COMPLETE stack;
-    REPLACE_ON_FAILURE deletes it and creates it again.
+    REPLACE_ON_FAILURE deletes it and creates it again; DELETE_ONLY deletes it.
 
     https://docs.aws.amazon.com/codepipeline/latest/userguide/action-reference-CloudFormation.html
     https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/continuous-delivery-codepipeline-action-reference.html
@@ -494,6 +494,14 @@ def test_cloudformation_deploy_failure_and_replace_on_failure(aws: Callable[...,
     assert cfn.describe_stacks(StackName=stack)["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"
     assert [s["status"] for s in codepipeline.list_pipeline_executions(pipelineName=name)[
         "pipelineExecutionSummaries"]] == ["Succeeded", "Failed", "Failed"]
+
+    pipeline = codepipeline.get_pipeline(name=name)["pipeline"]
+    codepipeline.update_pipeline(pipeline={**pipeline, "stages": [source_stage(src),
+                                                                   deploy_stage("DELETE_ONLY", "good.yaml")]})
+    fourth = codepipeline.start_pipeline_execution(name=name)["pipelineExecutionId"]
+    assert wait_execution(codepipeline, name, fourth)["status"] == "Succeeded"
+    with pytest.raises(ClientError):
+        cfn.describe_stacks(StackName=stack)
 
 
 def test_ecr_source_and_s3_deploy(aws: Callable[..., Any]) -> None:
