@@ -118,7 +118,8 @@ def handler(event, context):
 
 def test_lambda_task_output_flows_to_next_state(aws: Callable[..., Any], sfn: Any) -> None:
     """https://docs.aws.amazon.com/step-functions/latest/dg/connect-lambda.html : the legacy function-ARN form
-    passes the handler's result on as the state's result; ``lambda:invoke`` returns Payload, StatusCode, ..."""
+    passes the handler's result on as the state's result; ``lambda:invoke`` returns Payload, StatusCode,
+    ExecutedVersion and the SDK's HTTP and response metadata."""
     fn = make_function(aws, DOUBLER)
     machine = make_machine(sfn, {"StartAt": "Double", "States": {
         "Double": {"Type": "Task", "Resource": fn, "ResultPath": "$.first", "Next": "Again"},
@@ -131,7 +132,10 @@ def test_lambda_task_output_flows_to_next_state(aws: Callable[..., Any], sfn: An
     output = json.loads(done["output"])
     assert output["n"] == 3 and output["first"] == {"doubled": 6}
     assert output["second"]["Payload"] == {"doubled": 12}
-    assert output["second"]["StatusCode"] == 200
+    assert output["second"]["StatusCode"] == 200 and output["second"]["ExecutedVersion"] == "$LATEST"
+    http = output["second"]["SdkHttpMetadata"]
+    assert http["HttpStatusCode"] == 200 and http["HttpHeaders"]["X-Amz-Executed-Version"] == "$LATEST"
+    assert output["second"]["SdkResponseMetadata"]["RequestId"] == http["HttpHeaders"]["x-amzn-RequestId"]
     types = [e["type"] for e in history(sfn, done["executionArn"])]
     assert types[:6] == ["ExecutionStarted", "TaskStateEntered", "LambdaFunctionScheduled", "LambdaFunctionStarted",
                          "LambdaFunctionSucceeded", "TaskStateExited"]

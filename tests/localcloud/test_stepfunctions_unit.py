@@ -13,6 +13,7 @@ from eventdeploy.localcloud.stepfunctions import (
     executions,
     json_values,
     lambda_errors,
+    lambda_results,
     service_clients,
     status_events,
 )
@@ -108,3 +109,13 @@ def test_task_account_comes_from_the_role_arn() -> None:
     assert service_clients.account_of_role("arn:aws:iam::111122223333:role/x") == "111122223333"
     assert service_clients.account_of_role("arn:aws:iam:::role/x") is None
     assert service_clients.account_of_role(None) is None
+
+
+def test_lambda_sdk_metadata_uses_the_sdk_header_names() -> None:
+    """https://docs.aws.amazon.com/step-functions/latest/dg/connect-lambda.html"""
+    metadata = lambda_results.sdk_metadata({"RequestId": "r-1", "HTTPStatusCode": 200, "HTTPHeaders": {
+        "content-type": "application/json", "x-amzn-requestid": "r-1", "x-amz-executed-version": "$LATEST"}})
+    assert metadata["SdkResponseMetadata"] == {"RequestId": "r-1"}
+    assert metadata["SdkHttpMetadata"]["HttpHeaders"] == {
+        "Content-Type": "application/json", "x-amzn-RequestId": "r-1", "X-Amz-Executed-Version": "$LATEST"}
+    assert metadata["SdkHttpMetadata"]["AllHttpHeaders"]["Content-Type"] == ["application/json"]

@@ -19,6 +19,7 @@ def install(ctx: ExtensionContext) -> None:
         executions,
         json_values,
         lambda_errors,
+        lambda_results,
         member_names,
         service_clients,
         status_events,
@@ -29,6 +30,7 @@ def install(ctx: ExtensionContext) -> None:
     errors.install()
     service_clients.install()
     lambda_errors.install()
+    lambda_results.install()
     task_timeouts.install()
     error_matching.install()
     emulated_time.install()
