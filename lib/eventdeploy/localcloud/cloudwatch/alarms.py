@@ -48,7 +48,7 @@ def _alarm_points(account_id: str, region: str, alarm: Any, start: float, end: f
                                    "Period": period, "Stat": ms.stat, "Unit": ms.unit}
             queries.append(d)
         series = metricdata.evaluate(store, queries, start, end, now)
-        chosen = [q for q in alarm.metric_data_queries if metricdata._is_true(q.return_data)]
+        chosen = [q for q in alarm.metric_data_queries if metricdata.is_true(q.return_data)]
         target = chosen[0].id if chosen else alarm.metric_data_queries[-1].id
         ts = series[target][0]
         return period, {t: Point(t, v) for t, v in ts.points.items()}, None

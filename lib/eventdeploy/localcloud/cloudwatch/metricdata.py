@@ -23,7 +23,8 @@ class InvalidQuery(ValueError):
     """A MetricDataQuery CloudWatch would reject."""
 
 
-def _is_true(value: Any) -> bool:
+def is_true(value: Any) -> bool:
+    """ReturnData's truth: omitted (None) means true, as do true and "true"."""
     if isinstance(value, str):
         return value.lower() != "false"
     return value is None or bool(value)
@@ -142,7 +143,7 @@ def get_metric_data(
     series = evaluate(store, queries, start, end, now)
     results = []
     for q in queries:
-        if not _is_true(q.get("ReturnData", True)):
+        if not is_true(q.get("ReturnData", True)):
             continue
         for ts in series[q["Id"]]:
             items = ts.sorted_items()

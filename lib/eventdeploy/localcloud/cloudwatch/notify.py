@@ -77,7 +77,7 @@ def configuration(alarm: Any) -> dict[str, Any]:
                                "namespace": ms.metric.namespace},
                     "period": int(ms.period), "stat": ms.stat,
                 }
-            entry["returnData"] = metricdata._is_true(q.return_data)
+            entry["returnData"] = metricdata.is_true(q.return_data)
             metrics.append(entry)
     else:
         metrics.append({

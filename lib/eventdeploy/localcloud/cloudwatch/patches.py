@@ -244,7 +244,7 @@ def _validate_alarm(kwargs: dict[str, Any]) -> None:
             f"DatapointsToAlarm ({m}) must be between 1 and EvaluationPeriods ({n}).")
     queries = kwargs.get("metric_data_queries") or []
     if queries:
-        returned = [q.id for q in queries if metricdata._is_true(q.return_data)]
+        returned = [q.id for q in queries if metricdata.is_true(q.return_data)]
         if len(returned) != 1:
             raise exc.ValidationError(
                 f"Exactly one element of the Metrics list must have ReturnData set to true (found {len(returned)}: "
