@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from moto.awslambda.exceptions import LambdaClientError
@@ -37,7 +38,7 @@ class FunctionSpec:
         """(account, region, name, version): the workers of one function version."""
         return (self.account_id, self.region, self.name, self.version)
 
-    @property
+    @cached_property
     def fingerprint(self) -> str:
         """Digest of code and configuration: workers started under another fingerprint are stale."""
         raw = json.dumps([self.handler, self.runtime, self.role, self.memory_mb, self.timeout_s,
