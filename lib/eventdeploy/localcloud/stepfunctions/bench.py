@@ -119,6 +119,7 @@ def main(argv: list[str] | None = None) -> None:
                 clients.put(_client(endpoint, "stepfunctions"))
 
             def start(_: int) -> str:
+                """Start one execution with a pooled client; returns its ARN."""
                 client = clients.get()
                 try:
                     return client.start_execution(stateMachineArn=passing)["executionArn"]

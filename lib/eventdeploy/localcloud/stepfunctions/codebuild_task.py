@@ -163,6 +163,7 @@ def _task_class() -> type:
 
 def _wrap_factory(previous: Callable[..., Any], task_class: type) -> Callable[..., Any]:
     def state_task_service_for(service_name: str) -> Any:
+        """CodeBuild tasks get our integration; every other service moto's."""
         if service_name == "codebuild":
             return task_class()
         return previous(service_name=service_name)

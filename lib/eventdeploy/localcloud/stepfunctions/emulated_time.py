@@ -114,6 +114,7 @@ def _wrap_retrier(previous: Callable[..., Any]) -> Callable[..., Any]:
 
 def _wrap_program_eval(previous: Callable[..., Any]) -> Callable[..., Any]:
     def eval(self: Any, env: Any) -> None:  # noqa: A001 - moto's method name
+        """Run the program, timing it out on the execution's emulated clock."""
         from moto.stepfunctions.parser.asl.component.eval_component import EvalComponent
         from moto.stepfunctions.parser.utils import TMP_THREADS
 

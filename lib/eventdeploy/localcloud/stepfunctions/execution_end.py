@@ -22,6 +22,7 @@ def close_history(env: Any, final_event_type: str) -> None:
 
 def _wrap_add_event(previous: Callable[..., Any]) -> Callable[..., Any]:
     def add_event(self: Any, context: Any, event_type: Any, *args: Any, **kwargs: Any) -> int:
+        """Record the event unless the execution is closing with another one."""
         closing_with = getattr(self, "_eventdeploy_closing_with", None)
         if closing_with is not None and getattr(event_type, "value", event_type) != closing_with:
             return -1
@@ -39,6 +40,7 @@ def interrupt_callbacks(env: Any) -> None:
 
 def _wrap_set_error(previous: Callable[..., Any]) -> Callable[..., Any]:
     def set_error(self: Any, error: Any) -> None:
+        """Fail the program unless it was already stopped or timed out."""
         from moto.stepfunctions.parser.asl.eval.program_state import ProgramStopped, ProgramTimedOut
 
         # An interrupted task's failure must not turn a stopped or timed-out execution into a failed one.
@@ -51,6 +53,7 @@ def _wrap_set_error(previous: Callable[..., Any]) -> Callable[..., Any]:
 
 def _wrap_program_eval(previous: Callable[..., Any]) -> Callable[..., Any]:
     def eval(self: Any, env: Any) -> None:  # noqa: A001 - moto's method name
+        """Run the program; on timeout close its history and wake its waiting tasks."""
         from moto.stepfunctions.parser.asl.eval.program_state import ProgramTimedOut
 
         previous(self, env)

@@ -87,6 +87,7 @@ def _strip_execution_data(event: dict[str, Any]) -> dict[str, Any]:
 def _wrap_start_execution(previous: Callable[..., Any]) -> Callable[..., Any]:
     def start_execution(self: Any, state_machine_arn: str, name: str | None = None,
                         execution_input: str | None = None, trace_header: str | None = None) -> Any:
+        """StartExecution with a generated UUID name when none is given, and AWS's name rules."""
         from moto.stepfunctions.parser.api import InvalidName
 
         name = name or generated_name()
@@ -156,6 +157,7 @@ def _response_start_sync_execution(self: Any) -> Any:
 
 def _wrap_describe_execution(previous: Callable[..., Any]) -> Callable[..., Any]:
     def describe_execution(self: Any) -> Any:
+        """DescribeExecution from the interpreter's own description (inputDetails, compact JSON)."""
         from moto.core.responses import ActionResult
 
         execution = self.stepfunction_backend.describe_execution(self._get_param("executionArn"))
@@ -168,6 +170,7 @@ def _wrap_describe_execution(previous: Callable[..., Any]) -> Callable[..., Any]
 
 def _wrap_list_executions(previous: Callable[..., Any]) -> Callable[..., Any]:
     def list_executions(self: Any) -> Any:
+        """ListExecutions items as the interpreter describes them (stopDate for every ended status)."""
         from moto.core.responses import ActionResult
 
         arn = self._get_param("stateMachineArn")
@@ -215,6 +218,7 @@ def _response_send_task_failure(self: Any) -> Any:
 
 def _wrap_send_task_success(previous: Callable[..., Any]) -> Callable[..., Any]:
     def send_task_success(self: Any, task_token: str, outcome: str) -> Any:
+        """SendTaskSuccess, refusing output that is not JSON (InvalidOutput)."""
         from moto.stepfunctions.parser.api import InvalidOutput
 
         try:

@@ -53,6 +53,7 @@ def _wrap_after_eval_execution(previous: Callable[..., Any]) -> Callable[..., An
 
 def _compact(previous: Callable[..., Any]) -> Callable[..., Any]:
     def to_json_str(obj: Any, separators: tuple[str, str] | None = None) -> str:
+        """moto's JSON rendering without spaces."""
         return previous(obj, separators=separators or (",", ":"))
 
     return to_json_str

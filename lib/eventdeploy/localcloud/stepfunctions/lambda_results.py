@@ -53,6 +53,7 @@ def _wrap_invoke(previous: Callable[..., Any]) -> Callable[..., Any]:
 
 def _wrap_integration(previous: Callable[..., Any]) -> Callable[..., Any]:
     def execute_lambda_function_integration(env: Any, parameters: dict, region: str, state_credentials: Any) -> None:
+        """Invoke, then add the SDK metadata to the result."""
         _local.metadata = None
         previous(env=env, parameters=parameters, region=region, state_credentials=state_credentials)
         metadata = _local.metadata

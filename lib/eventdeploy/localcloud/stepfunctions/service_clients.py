@@ -71,6 +71,7 @@ def _wrap_eval_state_credentials(previous: Callable[..., Any], creds_cls: type) 
 
 def _wrap_boto_client_for(previous: Callable[..., Any]) -> Callable[..., Any]:
     def boto_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
+        """moto's client for the task, sending requests as the task's account."""
         account = getattr(state_credentials, "account", None)
         if not account:
             return previous(region=region, service=service, state_credentials=state_credentials)

@@ -114,6 +114,7 @@ def _publish_metrics(execution: Any, status: str) -> None:
 def _wrap_start(previous: Callable[..., Any]) -> Callable[..., Any]:
     def start(self: Any) -> None:
         # Announce RUNNING before the worker can reach a terminal status, so events arrive in order.
+        """Announce RUNNING, then start the execution's worker."""
         from moto.stepfunctions.parser.api import ExecutionStatus
 
         self.exec_status = ExecutionStatus.RUNNING
@@ -142,6 +143,7 @@ def _wrap_reflect(previous: Callable[..., Any]) -> Callable[..., Any]:
 
 def _wrap_stop(previous: Callable[..., Any]) -> Callable[..., Any]:
     def stop(self: Any, stop_date: datetime.datetime, error: str | None, cause: str | None) -> None:
+        """Stop, then report ABORTED at once and wake the execution's waiting tasks."""
         from moto.stepfunctions.parser.api import ExecutionStatus
 
         was_running = _status(self) == "RUNNING"

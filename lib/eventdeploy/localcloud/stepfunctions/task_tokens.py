@@ -39,6 +39,7 @@ def _closed_token(backend: Any, token: str) -> bool:
 
 def _wrap_send(previous: Callable[..., Any]) -> Callable[..., Any]:
     def send(self: Any, task_token: str, *args: Any, **kwargs: Any) -> Any:
+        """Send the task outcome; a closed task's token is TaskTimedOut."""
         from moto.stepfunctions.parser.api import InvalidToken, TaskTimedOut
 
         try:
