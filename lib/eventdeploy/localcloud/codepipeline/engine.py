@@ -14,8 +14,8 @@ from itertools import groupby
 from typing import Any
 
 from eventdeploy.localcloud.codepipeline import admission, events
-from eventdeploy.localcloud.codepipeline.actions import Abandoned, ActionContext, provider_for
 from eventdeploy.localcloud.codepipeline.model import REGISTRY, ActionRun, ExecutionRun, now
+from eventdeploy.localcloud.codepipeline.providers import Abandoned, ActionContext, provider_for
 from eventdeploy.localcloud.codepipeline.store import ActionFailed
 
 log = logging.getLogger("eventdeploy.localcloud.codepipeline")
