@@ -214,6 +214,8 @@ def test_stack_create_update_delete_emit_every_status(aws: Callable[..., Any]) -
     cfn.get_waiter("stack_update_complete").wait(StackName=name, WaiterConfig={"Delay": 0.2, "MaxAttempts": 150})
     statuses = [s for lid, s, _ in stack_history(cfn, stack_id) if lid == name]
     assert statuses[-3:] == ["UPDATE_IN_PROGRESS", "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", "UPDATE_COMPLETE"]
+    assert [s for lid, s, _ in stack_history(cfn, stack_id) if lid == "Queue"] == [
+        "CREATE_IN_PROGRESS", "CREATE_IN_PROGRESS", "CREATE_COMPLETE"], "an unchanged resource is not updated"
     topic_events = [s for lid, s, _ in stack_history(cfn, stack_id) if lid == "Topic"]
     assert topic_events[-2:] == ["DELETE_IN_PROGRESS", "DELETE_COMPLETE"]
     assert cfn.list_stack_resources(StackName=name)["StackResourceSummaries"]

@@ -143,3 +143,13 @@ def test_managed_rule_scope() -> None:
     assert in_scope(by_type, "AWS::ECR::Repository", "r") and not in_scope(by_type, "AWS::S3::Bucket", "b")
     by_id = SimpleNamespace(compliance_resource_types=["AWS::ECR::Repository"], compliance_resource_id="r")
     assert in_scope(by_id, "AWS::ECR::Repository", "r") and not in_scope(by_id, "AWS::ECR::Repository", "other")
+
+
+def test_update_diff_ignores_empty_properties_and_follows_parameters() -> None:
+    """An update touches only resources whose definition, or a parameter they use, changed
+    (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-cfn-updating-stacks-update-behaviors.html)."""
+    old = {"A": {"Type": "AWS::SQS::Queue", "Properties": {}}, "B": {"Type": "AWS::SQS::Queue",
+           "Properties": {"QueueName": {"Ref": "Name"}}}, "C": {"Type": "AWS::SNS::Topic"}}
+    new = {"A": {"Type": "AWS::SQS::Queue"}, "B": dict(old["B"]), "D": {"Type": "AWS::SNS::Topic"}}
+    assert cfn_template.resource_diff(old, new, set()) == {"Add": ["D"], "Modify": [], "Remove": ["C"]}
+    assert cfn_template.resource_diff(old, new, {"Name"})["Modify"] == ["B"]

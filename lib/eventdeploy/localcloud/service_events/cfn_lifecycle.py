@@ -167,6 +167,8 @@ def update_one(stack: Any, logical_id: str, body: dict[str, Any], previous: Any)
     if isinstance(previous, custom.CustomResource):
         properties = clean_json(copy.deepcopy(body.get("Properties") or {}), stack.resource_map)
         return custom.update(stack, previous, properties)
+    if isinstance(previous, local.LocalResource) and previous.cf_resource_type in local.UNENFORCED_POLICY_TYPES:
+        return local.LocalResource(logical_id, previous.cf_resource_type, previous.physical_resource_id)
     if isinstance(previous, local.LocalResource):
         raise local.ResourceFailed(f"Update of {body['Type']} {logical_id} is not supported by the local cloud; "
                                    "replace the resource under a new logical id instead")
@@ -253,6 +255,16 @@ def _register_exports(backend: Any, stack: Any) -> None:
         stack.lc_reveal = False
 
 
+def _replace_exports(stack: Any) -> None:
+    """After an update: the stack exports what its new outputs export, and nothing else."""
+    from moto.cloudformation.models import cloudformation_backends
+
+    backend = cloudformation_backends[stack.account_id][stack.region_name]
+    for name in [n for n, e in backend.exports.items() if e.exporting_stack_id == stack.stack_id]:
+        backend.exports.pop(name, None)
+    _register_exports(backend, stack)
+
+
 def create(backend: Any, stack: Any, order: list[str], on_failure: str) -> None:
     """The body of CreateStack after the API call returned."""
     resource_map = stack.resource_map
@@ -306,7 +318,8 @@ def update(backend: Any, stack: Any, template: str, parameters: dict[str, Any] |
     new_dict = stack.parse_template(template)
     try:
         order = cfn_template.validate(new_dict)
-        diff = resource_map.build_resource_diff(new_dict, parameters)
+        changed = {k for k, v in (parameters or {}).items() if resource_map.input_parameters.get(k) != v}
+        diff = cfn_template.resource_diff(resource_map._resource_json_map, new_dict["Resources"], changed)
     except Exception as exc:
         stack._add_stack_event("UPDATE_ROLLBACK_IN_PROGRESS", failure_reason(exc))
         stack._add_stack_event("UPDATE_ROLLBACK_COMPLETE")
@@ -357,6 +370,7 @@ def update(backend: Any, stack: Any, template: str, parameters: dict[str, Any] |
         stack.template = template
         stack.template_dict = new_dict
         stack.output_map = OutputMap(resource_map, new_dict, stack.stack_id)
+        _replace_exports(stack)
         stack.role_arn = role_arn
         if parameters:
             stack.parameters = parameters

@@ -8,6 +8,7 @@ https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-attri
 
 from __future__ import annotations
 
+import copy
 import re
 from typing import Any
 
@@ -138,3 +139,19 @@ def validate(template: dict[str, Any], region: str | None = None) -> list[str]:
     """All pre-flight checks; returns the creation order."""
     check_resource_types(template, region)
     return creation_order(template)
+
+
+def _normalised(body: dict[str, Any]) -> dict[str, Any]:
+    # moto fills in an empty Properties on the templates it parses; it is not a change.
+    result = copy.deepcopy(body)
+    if not result.get("Properties"):
+        result["Properties"] = {}
+    return result
+
+
+def resource_diff(old: dict[str, Any], new: dict[str, Any], changed_parameters: set[str]) -> dict[str, list[str]]:
+    """Logical ids an update adds, modifies (its definition or a parameter it uses changed) and removes."""
+    modified = [lid for lid in new if lid in old and (
+        _normalised(new[lid]) != _normalised(old[lid]) or referenced_names(new[lid]) & changed_parameters)]
+    return {"Add": [lid for lid in new if lid not in old], "Modify": modified,
+            "Remove": [lid for lid in old if lid not in new]}
