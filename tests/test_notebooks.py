@@ -61,11 +61,14 @@ def test_follows_the_template(path: Path) -> None:
     declared = pm.inspect_notebook(str(path))
     assert len(declared) == len(tree.body), "papermill must be able to read every parameter line"
     code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
-    assert "input(" not in code, "no input(): confirmations are parameters"
+    assert not re.search(r"(?<![\w.])input\(", code), "no input(): confirmations are parameters"
     setup_calls = [c for c in nb.cells if c.cell_type == "code" and "runbook.setup(" in c.source]
     assert len(setup_calls) == 1, "one setup cell"
-    assert any(c.cell_type == "code" and c.source.lstrip().startswith("assert") for c in nb.cells), \
-        "a verification cell that asserts what must now be true"
+    verify = [i for i, c in enumerate(nb.cells) if c.cell_type == "markdown" and c.source.startswith("## Verify")]
+    assert verify, "a '## Verify' section"
+    follows = nb.cells[verify[0] + 1]
+    assert any(isinstance(s, ast.Assert) for s in ast.parse(follows.source).body), \
+        "the verification cell asserts what must now be true"
     assert ".record(" in code, "results recorded to results.json"
     for c in nb.cells:
         if c.cell_type == "code":

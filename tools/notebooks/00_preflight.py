@@ -1,5 +1,7 @@
 """Cells of notebooks/00_preflight.ipynb (built by tools/nbbuild.py)."""
 
+from _common import PARAMS
+
 CELLS = [
     ("md", r"""
 # 00 · Preflight
@@ -37,20 +39,7 @@ Every step below is one call into the `eventdeploy` library; the notebook only o
 These are the defaults for a run on the local cloud. `eventdeploy run --params parameters/<file>.yaml` (or papermill
 `-f`) replaces them; the setup cell validates them all and names any bad key and its fix.
 """),
-    ("params", r"""
-target: str = "local"                     # "local" (embedded local cloud) or "aws" (a real account)
-region: str = "us-east-1"                 # region every resource is created in
-prefix: str = "evd"                       # name prefix of every resource the runbooks create
-run_id: str = "dev"                       # names the run folder and tags every resource
-profile: str = ""                         # AWS named profile for target "aws" (empty: default chain); never credentials
-home_account: str = "tooling"             # the account (key of `accounts`) the pipeline is built in
-accounts: dict = {"tooling": {"account_id": "123456789012", "role_arn": None}}  # name -> id / role to assume
-allowed_account_ids: list = ["123456789012"]  # the only accounts the runbooks may touch
-confirm_teardown: bool = False            # 99_teardown deletes only when true; shown here in the plan
-localcloud_port: int = 4566               # local cloud only: its TCP port
-time_scale: float = 1.0                   # local cloud only: emulated waits run at this fraction of real time
-run_dir: str = ""                         # run folder; empty means runs/<run_id> (the runner sets it)
-"""),
+    ("params", PARAMS + 'confirm_teardown: bool = False            # 99_teardown deletes only when true; shown here in the plan\n'),
     ("md", r"""
 ## Setup
 
