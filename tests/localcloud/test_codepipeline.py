@@ -379,6 +379,11 @@ def test_stop_pipeline_execution_abandons_waiting_action(aws: Callable[..., Any]
     assert state["latestExecution"]["status"] == "Stopped"
     [summary_] = codepipeline.list_pipeline_executions(pipelineName=name)["pipelineExecutionSummaries"]
     assert summary_["status"] == "Stopped" and summary_["stopTrigger"]["reason"] == "operator stop"
+    # Deleted and created again, the pipeline has no state left from its namesake.
+    pipeline = codepipeline.get_pipeline(name=name)["pipeline"]
+    codepipeline.delete_pipeline(name=name)
+    codepipeline.create_pipeline(pipeline={k: v for k, v in pipeline.items() if k != "version"})
+    assert all("latestExecution" not in s for s in codepipeline.get_pipeline_state(name=name)["stageStates"])
 
 
 def test_lambda_invoke_action_waits_for_job_result(aws: Callable[..., Any]) -> None:

@@ -341,6 +341,18 @@ def install() -> None:
                 out.pop("statusSummary", None)
         return out
 
+    prev_delete = models.CodePipelineBackend.delete_pipeline
+
+    def delete_pipeline(self: Any, name: str) -> None:
+        prev_delete(self, name)
+        # A pipeline created again under the same name starts with no state; running executions are abandoned.
+        with REGISTRY.lock:
+            record = REGISTRY.pipelines.pop((self.account_id, self.region_name, name), None)
+        for run in (record.executions.values() if record else []):
+            run.abandon.set()
+            run.stop_requested.set()
+
+    models.CodePipelineBackend.delete_pipeline = delete_pipeline  # type: ignore[method-assign]
     models.CodePipelineBackend.start_pipeline_execution = start_pipeline_execution  # type: ignore[method-assign]
     models.PipelineExecution.to_dict = to_dict  # type: ignore[method-assign]
     models.PipelineExecution.to_summary_dict = to_summary_dict  # type: ignore[method-assign]
