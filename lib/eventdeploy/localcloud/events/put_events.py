@@ -66,8 +66,8 @@ def resolve_bus(name_or_arn: str | None, caller_account: str, region: str) -> tu
     return caller_account, region, name_or_arn
 
 
-def accept_entry(caller_account: str, region: str, entry: dict[str, Any]) -> dict[str, str]:
-    """Validate one PutEvents entry and ingest it; the result entry AWS would return for it."""
+def accept_entry(caller_account: str, region: str, entry: dict[str, Any], size: int | None = None) -> dict[str, str]:
+    """Validate one PutEvents entry (of ``size`` bytes, if known) and ingest it; the result AWS would return."""
     from moto.events.models import events_backends
 
     for key in ("Source", "DetailType", "Detail"):
@@ -77,9 +77,10 @@ def accept_entry(caller_account: str, region: str, entry: dict[str, Any]) -> dic
     if source.startswith("aws."):
         # AWS services' sources are reserved for the services themselves.
         return _error("NotAuthorizedForSourceException", "Not authorized for the source.")
-    if entry_size(entry) > MAX_ENTRY_BYTES:
+    size = entry_size(entry) if size is None else size
+    if size > MAX_ENTRY_BYTES:
         return _error("InvalidArgument",
-                      f"Parameter Entries is not valid. Reason: the entry is {entry_size(entry)} bytes; "
+                      f"Parameter Entries is not valid. Reason: the entry is {size} bytes; "
                       f"the total entry size must be at most {MAX_ENTRY_BYTES} bytes (256 KB).")
     try:
         detail = json.loads(entry["Detail"])
@@ -131,8 +132,8 @@ def put_events(caller_account: str, region: str, entries: list[dict[str, Any]]) 
             "1 validation error detected: Value '[PutEventsRequestEntry]' at 'entries' failed to satisfy "
             f"constraint: Member must have length less than or equal to {MAX_ENTRIES}"
         )
-    results = [accept_entry(caller_account, region, entry or {}) for entry in entries]
-    metrics = engine().metrics
-    metrics.sample(caller_account, region, "PutEventsRequestSize",
-                   float(sum(entry_size(e or {}) for e in entries)), "Bytes")
+    sizes = [entry_size(entry or {}) for entry in entries]
+    results = [accept_entry(caller_account, region, entry or {}, size)
+               for entry, size in zip(entries, sizes, strict=True)]
+    engine().metrics.sample(caller_account, region, "PutEventsRequestSize", float(sum(sizes)), "Bytes")
     return results
