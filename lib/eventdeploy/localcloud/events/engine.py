@@ -300,7 +300,10 @@ class Engine:
             self.metrics.rule_count(accepted.account, accepted.region, accepted.bus_name, rule.name, "TriggeredRules")
             self.metrics.rule_count(accepted.account, accepted.region, accepted.bus_name, rule.name,
                                     "MatchedEvents", total=False)
-            for target in list(rule.targets):
+            rule_targets = list(rule.targets)
+            if rule_targets:
+                self.metrics.count(accepted.account, accepted.region, "InvocationsCreated", len(rule_targets))
+            for target in rule_targets:
                 try:
                     retry = RetryPolicy.from_target(target)
                 except ValueError:
