@@ -812,3 +812,29 @@ def test_stepfunctions_invoke_action(aws: Callable[..., Any]) -> None:
     body = s3.get_object(Bucket=out["bucket"], Key=out["key"])["Body"].read()
     with zipfile.ZipFile(io.BytesIO(body)) as archive:
         assert json.loads(archive.read("output.json")) == {"seen": "r-42"}
+
+
+def test_cloudformation_change_set_replace_then_execute(aws: Callable[..., Any]) -> None:
+    """CHANGE_SET_REPLACE creates the change set without touching resources; CHANGE_SET_EXECUTE (next runOrder)
+    executes it and the stack is created.
+
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/continuous-delivery-codepipeline-action-reference.html
+    """
+    codepipeline, cfn, sqs = aws("codepipeline"), aws("cloudformation"), aws("sqs")
+    queue = unique("cp-cs-q")
+    src, store = source_bucket(aws, {"template.yaml": TEMPLATE})
+    stack = unique("cp-cs")
+    common = {"StackName": stack, "ChangeSetName": "release"}
+    name = create(aws, store, [source_stage(src), {"name": "Deploy", "actions": [
+        {"name": "Plan", "actionTypeId": TYPE["cfn"], "runOrder": 1, "inputArtifacts": [{"name": "SourceOut"}],
+         "configuration": {**common, "ActionMode": "CHANGE_SET_REPLACE", "TemplatePath": "SourceOut::template.yaml",
+                           "ParameterOverrides": json.dumps({"QueueName": queue})}},
+        {"name": "Apply", "actionTypeId": TYPE["cfn"], "runOrder": 2,
+         "configuration": {**common, "ActionMode": "CHANGE_SET_EXECUTE"}}]}])
+    execution_id = codepipeline.start_pipeline_execution(name=name)["pipelineExecutionId"]
+    assert wait_execution(codepipeline, name, execution_id)["status"] == "Succeeded"
+    assert cfn.describe_stacks(StackName=stack)["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"
+    assert sqs.list_queues(QueueNamePrefix=queue).get("QueueUrls")
+    plan = next(d for d in codepipeline.list_action_executions(pipelineName=name)["actionExecutionDetails"]
+                if d["actionName"] == "Plan")
+    assert "release" in plan["output"]["executionResult"]["externalExecutionSummary"]

@@ -37,27 +37,13 @@ def _stack(cfn: Any, name: str) -> dict[str, Any] | None:
         return None
 
 
-def deploy_cloudformation(ctx: ActionContext) -> None:
-    """Deploy/CloudFormation: CREATE_UPDATE, REPLACE_ON_FAILURE or DELETE_ONLY a stack in the local cloud."""
+MODES = ("CREATE_UPDATE", "REPLACE_ON_FAILURE", "DELETE_ONLY", "CHANGE_SET_REPLACE", "CHANGE_SET_EXECUTE")
+
+
+def _template_kwargs(ctx: ActionContext, name: str) -> dict[str, Any]:
+    """CreateStack/UpdateStack/CreateChangeSet arguments from TemplatePath, TemplateConfiguration,
+    ParameterOverrides, Capabilities and RoleArn."""
     cfg = ctx.config
-    mode, name = cfg.get("ActionMode"), cfg.get("StackName")
-    if not name:
-        raise ActionFailed("CloudFormation action needs StackName", "ConfigurationError")
-    if mode not in ("CREATE_UPDATE", "REPLACE_ON_FAILURE", "DELETE_ONLY"):
-        raise ActionFailed(f"ActionMode {mode!r} is not emulated; use CREATE_UPDATE, REPLACE_ON_FAILURE or "
-                           "DELETE_ONLY", "ConfigurationError")
-    cfn = ctx.client("cloudformation")
-    ctx.action.external_url = f"https://console.aws.amazon.com/cloudformation/home?region={ctx.region}#/stacks"
-    current = _stack(cfn, name)
-    if mode == "DELETE_ONLY" or (mode == "REPLACE_ON_FAILURE" and current and current["StackStatus"] in FAILED_STACK):
-        if current:
-            cfn.delete_stack(StackName=name)
-            ctx.wait(lambda: (_stack(cfn, name) or {}).get("StackStatus") in (None, "DELETE_COMPLETE"), 3600,
-                     f"deleting stack {name}")
-        current = None
-        if mode == "DELETE_ONLY":
-            ctx.action.summary = f"Stack {name} deleted"
-            return
     if not cfg.get("TemplatePath"):
         raise ActionFailed("CloudFormation action needs TemplatePath (ArtifactName::file)", "ConfigurationError")
     body = _artifact_file(ctx, cfg["TemplatePath"]).decode()
@@ -80,6 +66,91 @@ def deploy_cloudformation(ctx: ActionContext) -> None:
     }
     if cfg.get("RoleArn"):
         kwargs["RoleARN"] = cfg["RoleArn"]
+    return kwargs
+
+
+def _settle(ctx: ActionContext, cfn: Any, stack_id: str, name: str) -> None:
+    """Wait for the stack to leave *_IN_PROGRESS; fail on a failed/rolled-back stack; publish its outputs."""
+    ctx.action.external_id = stack_id
+    status: dict[str, Any] = {}
+
+    def settled() -> bool:
+        status.update(_stack(cfn, stack_id) or {"StackStatus": "DELETE_COMPLETE"})
+        return not str(status["StackStatus"]).endswith("_IN_PROGRESS")
+
+    ctx.wait(settled, 3600, f"stack {name}")
+    if status["StackStatus"] in FAILED_STACK or status["StackStatus"] == "DELETE_COMPLETE":
+        raise ActionFailed(f"Stack {name} ended in {status['StackStatus']}: {status.get('StackStatusReason', '')}")
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in status.get("Outputs", [])}
+    ctx.action.output_variables.update(outputs)
+    if ctx.config.get("OutputFileName"):
+        ctx.emit_output(zip_of({ctx.config["OutputFileName"]: json.dumps(outputs).encode()}))
+    ctx.action.summary = f"Stack {name} {status['StackStatus']}"
+
+
+def _change_set(ctx: ActionContext, cfn: Any, name: str, current: dict[str, Any] | None) -> None:
+    """CHANGE_SET_REPLACE: (re)create ChangeSetName for the stack; CHANGE_SET_EXECUTE: execute it."""
+    mode, change_set = ctx.config.get("ActionMode"), ctx.config.get("ChangeSetName")
+    if not change_set:
+        raise ActionFailed(f"ActionMode {mode} needs ChangeSetName", "ConfigurationError")
+    if mode == "CHANGE_SET_EXECUTE":
+        try:
+            cfn.execute_change_set(ChangeSetName=change_set, StackName=name)
+        except Exception as exc:
+            raise ActionFailed(f"cannot execute change set {change_set} of stack {name}: {exc}") from exc
+        stack = _stack(cfn, name)
+        _settle(ctx, cfn, stack["StackId"] if stack else name, name)
+        return
+    kwargs = _template_kwargs(ctx, name)
+    if current and current["StackStatus"] != "REVIEW_IN_PROGRESS":
+        try:
+            cfn.delete_change_set(ChangeSetName=change_set, StackName=name)
+        except Exception:  # no previous change set of that name: nothing to replace
+            pass
+    kind = "UPDATE" if current and current["StackStatus"] != "REVIEW_IN_PROGRESS" else "CREATE"
+    try:
+        created = cfn.create_change_set(ChangeSetName=change_set, ChangeSetType=kind, **kwargs)
+    except Exception as exc:
+        raise ActionFailed(f"CloudFormation rejected change set {change_set} for stack {name}: {exc}") from exc
+    described: dict[str, Any] = {}
+
+    def ready() -> bool:
+        described.update(cfn.describe_change_set(ChangeSetName=created["Id"], StackName=name))
+        return not str(described.get("Status", "")).endswith("_IN_PROGRESS") and \
+            described.get("Status") != "CREATE_PENDING"
+
+    ctx.wait(ready, 3600, f"change set {change_set}")
+    if described.get("Status") == "FAILED":
+        raise ActionFailed(f"Change set {change_set} failed: {described.get('StatusReason', '')}")
+    ctx.action.external_id = created["Id"]
+    ctx.action.summary = f"Change set {change_set} {described.get('Status')} for stack {name}"
+
+
+def deploy_cloudformation(ctx: ActionContext) -> None:
+    """Deploy/CloudFormation: CREATE_UPDATE, REPLACE_ON_FAILURE, DELETE_ONLY, CHANGE_SET_REPLACE or
+    CHANGE_SET_EXECUTE on a stack in the local cloud."""
+    cfg = ctx.config
+    mode, name = cfg.get("ActionMode"), cfg.get("StackName")
+    if not name:
+        raise ActionFailed("CloudFormation action needs StackName", "ConfigurationError")
+    if mode not in MODES:
+        raise ActionFailed(f"ActionMode {mode!r} is not one of {list(MODES)}", "ConfigurationError")
+    cfn = ctx.client("cloudformation")
+    ctx.action.external_url = f"https://console.aws.amazon.com/cloudformation/home?region={ctx.region}#/stacks"
+    current = _stack(cfn, name)
+    if mode in ("CHANGE_SET_REPLACE", "CHANGE_SET_EXECUTE"):
+        _change_set(ctx, cfn, name, current)
+        return
+    if mode == "DELETE_ONLY" or (mode == "REPLACE_ON_FAILURE" and current and current["StackStatus"] in FAILED_STACK):
+        if current:
+            cfn.delete_stack(StackName=name)
+            ctx.wait(lambda: (_stack(cfn, name) or {}).get("StackStatus") in (None, "DELETE_COMPLETE"), 3600,
+                     f"deleting stack {name}")
+        current = None
+        if mode == "DELETE_ONLY":
+            ctx.action.summary = f"Stack {name} deleted"
+            return
+    kwargs = _template_kwargs(ctx, name)
     try:
         if current and current["StackStatus"] == "ROLLBACK_COMPLETE":
             raise ActionFailed(f"Stack {name} is in ROLLBACK_COMPLETE state and can not be updated; "
@@ -97,21 +168,7 @@ def deploy_cloudformation(ctx: ActionContext) -> None:
         raise
     except Exception as exc:
         raise ActionFailed(f"CloudFormation rejected stack {name}: {exc}") from exc
-    ctx.action.external_id = stack_id
-    status: dict[str, Any] = {}
-
-    def settled() -> bool:
-        status.update(_stack(cfn, stack_id) or {"StackStatus": "DELETE_COMPLETE"})
-        return not str(status["StackStatus"]).endswith("_IN_PROGRESS")
-
-    ctx.wait(settled, 3600, f"stack {name}")
-    if status["StackStatus"] in FAILED_STACK or status["StackStatus"] == "DELETE_COMPLETE":
-        raise ActionFailed(f"Stack {name} ended in {status['StackStatus']}: {status.get('StackStatusReason', '')}")
-    outputs = {o["OutputKey"]: o["OutputValue"] for o in status.get("Outputs", [])}
-    ctx.action.output_variables.update(outputs)
-    if cfg.get("OutputFileName"):
-        ctx.emit_output(zip_of({cfg["OutputFileName"]: json.dumps(outputs).encode()}))
-    ctx.action.summary = f"Stack {name} {status['StackStatus']}"
+    _settle(ctx, cfn, stack_id, name)
 
 
 def deploy_s3(ctx: ActionContext) -> None:
