@@ -27,7 +27,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from eventdeploy.localcloud import clock
-from eventdeploy.localcloud.events import policy, targets
+from eventdeploy.localcloud.events import targets
+from eventdeploy.localcloud.events.bus_target import BusKey, LoopDetected, check_bus_target
+from eventdeploy.localcloud.events.dlq import dlq_attributes, send_dead_letter
 from eventdeploy.localcloud.events.event_metrics import EventMetrics
 from eventdeploy.localcloud.events.faults import FaultRegistry
 from eventdeploy.localcloud.events.patterns import CompiledPattern, InvalidEventPattern, compile_pattern
@@ -40,7 +42,6 @@ from eventdeploy.localcloud.events.transform import RenderContext, TargetInput, 
 log = logging.getLogger("eventdeploy.localcloud.events")
 
 IngestCallback = Callable[[str, str, str, dict[str, Any]], None]
-MAX_BUS_HOPS = 4
 WORKERS = 8
 CACHE_LIMIT = 20000
 
@@ -55,7 +56,7 @@ class Accepted:
     event: dict[str, Any]
     ingested_at: float
     # (account, region, bus name) of each bus the event passed through before this one.
-    hops: tuple[tuple[str, str, str], ...] = ()
+    hops: tuple[BusKey, ...] = ()
     rule_names: frozenset[str] | None = None
 
     @property
@@ -99,13 +100,6 @@ def _pinned_sources(text: str) -> frozenset[str] | None:
     return None
 
 
-class LoopDetected(DeliveryError):
-    """Delivering would bring the event back to a bus it already passed through."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__("LOOP_DETECTED", message, False)
-
-
 def iso_millis(epoch: float) -> str:
     """``epoch`` as an ISO 8601 UTC timestamp with milliseconds."""
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
@@ -140,7 +134,7 @@ class Engine:
         self._subscribers.append(callback)
 
     def ingest(self, account_id: str, region: str, bus_name: str, event: dict[str, Any],
-               hops: tuple[tuple[str, str, str], ...] = ()) -> None:
+               hops: tuple[BusKey, ...] = ()) -> None:
         """Accept ``event`` (a full envelope) onto ``bus_name`` of ``account_id``: notify subscribers, then route."""
         accepted = Accepted(account_id, region, bus_name, event, time.time(), hops)
         self.stats.bus(accepted.bus_arn, "accepted")
@@ -342,36 +336,10 @@ class Engine:
 
     def _to_bus(self, arn: Arn, delivery: Delivery) -> None:
         """Put the event, unchanged (its account and source kept), on another bus, as AWS's bus targets do."""
-        from moto.events.models import events_backends
-
         accepted = delivery.accepted
-        if not arn.resource.startswith("event-bus/"):
-            raise DeliveryError("INVALID_PARAMETER", f"Target {arn.text!r} is not an event bus", False)
-        bus_name = arn.resource[len("event-bus/"):]
-        crossing_account = arn.account != accepted.account
-        crossing_region = arn.region != accepted.region
-        hops = accepted.hops + ((accepted.account, accepted.region, accepted.bus_name),)
-        if (arn.account, arn.region, bus_name) in hops or len(hops) > MAX_BUS_HOPS:
-            raise LoopDetected(f"Event {accepted.event.get('id')} would reach bus {arn.text} again (a loop)")
-        if crossing_account and any(a != accepted.account for a, _, _ in accepted.hops):
-            raise DeliveryError("THIRD_ACCOUNT_HOP_DETECTED",
-                                f"Event {accepted.event.get('id')} already crossed an account boundary", False)
-        if crossing_region and any(r != accepted.region for _, r, _ in accepted.hops):
-            raise DeliveryError("THIRD_REGION_HOP_DETECTED",
-                                f"Event {accepted.event.get('id')} already crossed a region boundary", False)
-        failure = "CROSS_ACCOUNT_INGESTION_FAILED" if crossing_account else (
-            "CROSS_REGION_INGESTION_FAILED" if crossing_region else "NO_RESOURCE")
-        bus = events_backends[arn.account][arn.region].event_buses.get(bus_name)
-        if bus is None:
-            raise DeliveryError(failure, f"Event bus {arn.text} does not exist.", False)
-        event = accepted.event
-        if not policy.is_allowed(bus.policy, bus.arn, arn.account, accepted.account,
-                                 str(event.get("source")), str(event.get("detail-type"))):
-            raise DeliveryError(
-                "CROSS_ACCOUNT_INGESTION_FAILED" if crossing_account else "NO_PERMISSIONS",
-                f"Account {accepted.account} is not authorized to perform events:PutEvents on {bus.arn}: "
-                "the bus's resource policy does not allow it", False)
-        self.ingest(arn.account, arn.region, bus_name, event, hops)
+        here = (accepted.account, accepted.region, accepted.bus_name)
+        dest = check_bus_target(arn, here, accepted.hops, accepted.event)
+        self.ingest(dest.account, dest.region, dest.bus_name, accepted.event, dest.hops)
 
     def _failed(self, delivery: Delivery, error: DeliveryError) -> None:
         accepted = delivery.accepted
@@ -409,7 +377,8 @@ class Engine:
             self.stats.target(delivery.rule_arn, delivery.target["Id"], "dropped")
             return
         try:
-            self._to_dlq(dlq, delivery, error, exhausted)
+            send_dead_letter(dlq, accepted.event, dlq_attributes(
+                delivery.rule_arn, delivery.target["Arn"], error.code, error.message, exhausted, delivery.retries))
         except Exception as exc:
             log.warning("could not send event %s to DLQ %s: %s", accepted.event.get("id"), dlq, exc)
             self.stats.target(delivery.rule_arn, delivery.target["Id"], "dlq_failed")
@@ -419,27 +388,6 @@ class Engine:
             return
         self.stats.target(delivery.rule_arn, delivery.target["Id"], "dlq")
         self.metrics.rule_count(accepted.account, accepted.region, accepted.bus_name, rule_name, "InvocationsSentToDlq")
-
-    def _to_dlq(self, dlq_arn: str, delivery: Delivery, error: DeliveryError, exhausted: str | None) -> None:
-        from moto.sqs.models import sqs_backends
-
-        arn = Arn.parse(dlq_arn)
-        attributes = {
-            "RULE_ARN": delivery.rule_arn,
-            "TARGET_ARN": delivery.target["Arn"],
-            "ERROR_CODE": error.code,
-            "ERROR_MESSAGE": error.message[:1024],
-        }
-        if exhausted:
-            attributes["EXHAUSTED_RETRY_CONDITION"] = exhausted
-        message_attributes: dict[str, Any] = {
-            name: {"DataType": "String", "StringValue": value} for name, value in attributes.items()
-        }
-        message_attributes["RETRY_ATTEMPTS"] = {"DataType": "Number", "StringValue": str(delivery.retries)}
-        sqs_backends[arn.account][arn.region].send_message(
-            queue_name=arn.resource, message_body=json.dumps(delivery.accepted.event, separators=(",", ":")),
-            message_attributes=message_attributes,
-        )
 
 
 def _raw_pattern(rule: Any) -> str | None:
