@@ -753,3 +753,24 @@ def test_stack_timeout_cancels_creation_and_rolls_back(aws: Callable[..., Any]) 
     assert any(status == "ROLLBACK_IN_PROGRESS" and reason == (
         "Stack creation time exceeded the specified timeout. Rollback requested by user.")
         for _, status, reason in history)
+
+
+def test_public_bucket_rule_goes_compliant_after_remediation(aws: Callable[..., Any]) -> None:
+    """S3_BUCKET_LEVEL_PUBLIC_ACCESS_PROHIBITED: a bucket without a public access block is NON_COMPLIANT until one
+    blocks everything (https://docs.aws.amazon.com/config/latest/developerguide/s3-bucket-level-public-access-prohibited.html)."""
+    account = new_account()
+    tap = Tap(aws, account, "aws.config")
+    config, s3 = aws("config", account_id=account), aws("s3", account_id=account)
+    bucket = f"public-{uuid.uuid4().hex[:10]}"
+    s3.create_bucket(Bucket=bucket)
+    rule = f"no-public-{uuid.uuid4().hex[:6]}"
+    config.put_config_rule(ConfigRule={"ConfigRuleName": rule, "Source": {
+        "Owner": "AWS", "SourceIdentifier": "S3_BUCKET_LEVEL_PUBLIC_ACCESS_PROHIBITED"}})
+    violation = tap.wait_for(lambda s: len(s) >= 1)[0]["detail"]
+    assert (violation["resourceId"], violation["newEvaluationResult"]["complianceType"]) == (bucket, "NON_COMPLIANT")
+    s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration={
+        "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True, "RestrictPublicBuckets": True})
+    config.start_config_rules_evaluation(ConfigRuleNames=[rule])
+    fixed = tap.wait_for(lambda s: len(s) >= 2)[1]["detail"]
+    assert (fixed["oldEvaluationResult"]["complianceType"], fixed["newEvaluationResult"]["complianceType"]) == (
+        "NON_COMPLIANT", "COMPLIANT")

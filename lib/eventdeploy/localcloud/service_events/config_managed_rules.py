@@ -4,7 +4,9 @@ Each follows its page in https://docs.aws.amazon.com/config/latest/developerguid
 ``ECR_PRIVATE_IMAGE_SCANNING_ENABLED`` (NON_COMPLIANT unless scan on push is on), ``ECR_PRIVATE_TAG_IMMUTABILITY_ENABLED``
 (NON_COMPLIANT unless tags are immutable), ``ECR_PRIVATE_LIFECYCLE_POLICY_CONFIGURED`` (NON_COMPLIANT without a
 lifecycle policy) and ``S3_BUCKET_VERSIONING_ENABLED`` (NON_COMPLIANT unless versioning is Enabled, and with
-``isMfaDeleteEnabled`` "true", unless MFA delete is on too). Resource ids are the repository and bucket names, as
+``isMfaDeleteEnabled`` "true", unless MFA delete is on too), ``S3_BUCKET_LEVEL_PUBLIC_ACCESS_PROHIBITED``
+(NON_COMPLIANT unless all four bucket-level public access block settings are on or the bucket is in
+``excludedPublicBuckets``). Resource ids are the repository and bucket names, as
 AWS Config records them. Other managed rules are accepted by PutConfigRule but not evaluated.
 """
 
@@ -71,11 +73,23 @@ def s3_versioning(account_id: str, region: str, params: dict[str, Any]) -> Itera
             yield "AWS::S3::Bucket", bucket.name, "COMPLIANT", None
 
 
+def s3_bucket_level_public_access(account_id: str, region: str, params: dict[str, Any]) -> Iterator[Verdict]:
+    """S3_BUCKET_LEVEL_PUBLIC_ACCESS_PROHIBITED."""
+    excluded = {b.strip() for b in str(params.get("excludedPublicBuckets", "")).split(",") if b.strip()}
+    for bucket in _buckets(account_id, region):
+        block = bucket.public_access_block
+        if bucket.name in excluded or (block is not None and all(block.to_config_dict().values())):
+            yield "AWS::S3::Bucket", bucket.name, "COMPLIANT", None
+        else:
+            yield "AWS::S3::Bucket", bucket.name, "NON_COMPLIANT", "Bucket-level public access settings are public."
+
+
 EVALUATORS: dict[str, Evaluator] = {
     "ECR_PRIVATE_IMAGE_SCANNING_ENABLED": ecr_image_scanning,
     "ECR_PRIVATE_TAG_IMMUTABILITY_ENABLED": ecr_tag_immutability,
     "ECR_PRIVATE_LIFECYCLE_POLICY_CONFIGURED": ecr_lifecycle_policy,
     "S3_BUCKET_VERSIONING_ENABLED": s3_versioning,
+    "S3_BUCKET_LEVEL_PUBLIC_ACCESS_PROHIBITED": s3_bucket_level_public_access,
 }
 
 
