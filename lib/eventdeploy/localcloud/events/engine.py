@@ -16,7 +16,6 @@ https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html).
 
 from __future__ import annotations
 
-import json
 import logging
 import queue
 import threading
@@ -32,8 +31,8 @@ from eventdeploy.localcloud.events.bus_target import BusKey, LoopDetected, check
 from eventdeploy.localcloud.events.dlq import dlq_attributes, send_dead_letter
 from eventdeploy.localcloud.events.event_metrics import EventMetrics
 from eventdeploy.localcloud.events.faults import FaultRegistry
-from eventdeploy.localcloud.events.patterns import CompiledPattern, InvalidEventPattern, compile_pattern
 from eventdeploy.localcloud.events.retry import RetryPolicy, RetryTimer, backoff
+from eventdeploy.localcloud.events.routing import CACHE_LIMIT, RuleRouter
 from eventdeploy.localcloud.events.schedule import Scheduler
 from eventdeploy.localcloud.events.stats import DeliveryStats
 from eventdeploy.localcloud.events.targets import Arn, DeliveryError
@@ -43,7 +42,6 @@ log = logging.getLogger("eventdeploy.localcloud.events")
 
 IngestCallback = Callable[[str, str, str, dict[str, Any]], None]
 WORKERS = 8
-CACHE_LIMIT = 20000
 
 
 @dataclass
@@ -79,27 +77,6 @@ class Delivery:
     started: bool = field(default=False)
 
 
-@dataclass(frozen=True)
-class _RoutedRule:
-    """A rule as routing needs it: its compiled pattern and, when the pattern pins ``source``, those values."""
-
-    rule: Any
-    pattern: CompiledPattern | None
-    sources: frozenset[str] | None
-
-
-def _pinned_sources(text: str) -> frozenset[str] | None:
-    """The exact ``source`` values a pattern requires, if it lists only plain strings (a cheap pre-filter)."""
-    try:
-        parsed = json.loads(text)
-    except ValueError:
-        return None
-    values = parsed.get("source") if isinstance(parsed, dict) else None
-    if isinstance(values, list) and values and all(isinstance(v, str) for v in values):
-        return frozenset(values)
-    return None
-
-
 def iso_millis(epoch: float) -> str:
     """``epoch`` as an ISO 8601 UTC timestamp with milliseconds."""
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
@@ -113,10 +90,9 @@ class Engine:
         self.stats = DeliveryStats()
         self.metrics = EventMetrics()
         self.faults = FaultRegistry()
-        self._patterns: dict[str, CompiledPattern | None] = {}
+        self.router = RuleRouter()
         self._inputs: dict[int, tuple[dict[str, Any], TargetInput]] = {}
         self._subscribers: list[IngestCallback] = []
-        self._routes: dict[int, tuple[Any, tuple[int, ...], list[_RoutedRule]]] = {}
         self._generation = 0
         # A plain queue and long-lived threads: an Executor's Future per event costs more than the routing.
         self._queue: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
@@ -185,8 +161,7 @@ class Engine:
                 self._queue.get_nowait()
             except queue.Empty:
                 break
-        self._routes.clear()
-        self._patterns.clear()
+        self.router.clear()
         self._inputs.clear()
         self.metrics.clear()
         self.faults.clear()
@@ -224,19 +199,6 @@ class Engine:
             except Exception:
                 log.exception("event delivery task failed")
 
-    def _pattern(self, text: str) -> CompiledPattern | None:
-        compiled = self._patterns.get(text, False)
-        if compiled is False:
-            try:
-                compiled = compile_pattern(text)
-            except InvalidEventPattern:
-                log.warning("rule pattern %r is invalid; the rule matches nothing", text)
-                compiled = None
-            if len(self._patterns) > CACHE_LIMIT:
-                self._patterns.clear()
-            self._patterns[text] = compiled
-        return compiled  # type: ignore[return-value]
-
     def _input(self, target: dict[str, Any]) -> TargetInput:
         # put_targets stores a new dict per target, so identity is a sound key; holding the dict pins its id.
         cached = self._inputs.get(id(target))
@@ -247,26 +209,6 @@ class Engine:
             self._inputs.clear()
         self._inputs[id(target)] = (target, compiled)
         return compiled
-
-    def _routing(self, bus: Any) -> list[_RoutedRule]:
-        """The bus's rules with compiled patterns; rebuilt when a rule is added, replaced or removed."""
-        rules = list(bus.rules.values())
-        # put_rule always stores a new Rule object, so the rules' identities say whether patterns changed.
-        # The cache holds the bus and rule objects themselves, so their ids cannot be reused while cached.
-        key = tuple(map(id, rules))
-        cached = self._routes.get(id(bus))
-        if cached is not None and cached[1] == key:
-            return cached[2]
-        routed = []
-        for rule in rules:
-            raw = _raw_pattern(rule)
-            # A scheduled rule (no pattern) is driven by time, not by events: it never matches.
-            compiled = self._pattern(raw) if raw is not None else None
-            routed.append(_RoutedRule(rule, compiled, _pinned_sources(raw) if raw is not None else None))
-        if len(self._routes) > CACHE_LIMIT:  # deleted buses would otherwise stay pinned forever
-            self._routes.clear()
-        self._routes[id(bus)] = (bus, key, routed)
-        return routed
 
     def _route(self, accepted: Accepted, generation: int) -> None:
         if generation != self._generation:
@@ -279,7 +221,7 @@ class Engine:
             return
         any_match = False
         source = accepted.event.get("source")
-        for routed in self._routing(bus):
+        for routed in self.router.rules_of(bus):
             rule = routed.rule
             if rule.state == "DISABLED":
                 continue
@@ -388,16 +330,6 @@ class Engine:
             return
         self.stats.target(delivery.rule_arn, delivery.target["Id"], "dlq")
         self.metrics.rule_count(accepted.account, accepted.region, accepted.bus_name, rule_name, "InvocationsSentToDlq")
-
-
-def _raw_pattern(rule: Any) -> str | None:
-    pattern = getattr(rule, "event_pattern", None)
-    if pattern is None:
-        return None
-    if isinstance(pattern, str):
-        return pattern
-    dump = getattr(pattern, "dump", None)
-    return dump() if callable(dump) else getattr(pattern, "_raw_pattern", None)
 
 
 _engine: Engine | None = None
