@@ -127,3 +127,38 @@ def test_schedule_expressions() -> None:
     assert parse_schedule("cron(0 8 L * ? *)").next_after(start) == datetime(2024, 2, 29, 8, 0, tzinfo=UTC)
     assert parse_schedule("cron(0 0 1 JAN ? 2025)").next_after(start) == datetime(2025, 1, 1, 0, 0, tzinfo=UTC)
     assert parse_schedule("cron(30 9 ? * SUN *)").next_after(start) == datetime(2024, 2, 4, 9, 30, tzinfo=UTC)
+
+
+def test_bus_target_hop_rules() -> None:
+    """https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-cross-account.html and
+    https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html (THIRD_ACCOUNT_HOP_DETECTED,
+    CROSS_ACCOUNT_INGESTION_FAILED): one account crossing is allowed when the receiving bus's policy admits the
+    sender; a second crossing, a closed bus or a missing bus fails; coming back to a bus already crossed is a loop."""
+    import pytest
+    from moto.events.models import events_backends
+
+    from eventdeploy.localcloud.events.bus_target import LoopDetected, check_bus_target
+    from eventdeploy.localcloud.events.targets import Arn, DeliveryError
+
+    a, b, c = "310000000001", "310000000002", "310000000003"
+    for account in (b, c):
+        backend = events_backends[account][REGION]
+        backend.create_event_bus("open")
+        backend.put_permission("open", "events:PutEvents", "*", f"all-{account}", None, None)
+        backend.create_event_bus("closed")
+    event = {"id": "e1", "source": "s", "detail-type": "d"}
+    to_b = Arn.parse(f"arn:aws:events:{REGION}:{b}:event-bus/open")
+    dest = check_bus_target(to_b, (a, REGION, "default"), (), event)
+    assert (dest.account, dest.bus_name, dest.hops) == (b, "open", ((a, REGION, "default"),))
+    to_c = Arn.parse(f"arn:aws:events:{REGION}:{c}:event-bus/open")
+    with pytest.raises(DeliveryError) as err:
+        check_bus_target(to_c, (b, REGION, "open"), dest.hops, event)
+    assert err.value.code == "THIRD_ACCOUNT_HOP_DETECTED"
+    for bus, code in (("closed", "CROSS_ACCOUNT_INGESTION_FAILED"), ("gone", "CROSS_ACCOUNT_INGESTION_FAILED")):
+        with pytest.raises(DeliveryError) as err:
+            check_bus_target(Arn.parse(f"arn:aws:events:{REGION}:{b}:event-bus/{bus}"), (a, REGION, "default"),
+                             (), event)
+        assert err.value.code == code and not err.value.retriable
+    with pytest.raises(LoopDetected):
+        check_bus_target(Arn.parse(f"arn:aws:events:{REGION}:{a}:event-bus/default"), (b, REGION, "open"),
+                         dest.hops, event)
