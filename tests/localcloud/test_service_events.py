@@ -774,3 +774,34 @@ def test_public_bucket_rule_goes_compliant_after_remediation(aws: Callable[..., 
     fixed = tap.wait_for(lambda s: len(s) >= 2)[1]["detail"]
     assert (fixed["oldEvaluationResult"]["complianceType"], fixed["newEvaluationResult"]["complianceType"]) == (
         "NON_COMPLIANT", "COMPLIANT")
+
+
+def test_recorded_changes_reevaluate_managed_rules(aws: Callable[..., Any]) -> None:
+    """With a recorder recording, creating a public bucket and then blocking public access each re-evaluate the
+    change-triggered rule, emitting NON_COMPLIANT then COMPLIANT for that bucket
+    (https://docs.aws.amazon.com/config/latest/developerguide/evaluate-config-rules.html)."""
+    account = new_account()
+    tap = Tap(aws, account, "aws.config")
+    config, s3 = aws("config", account_id=account), aws("s3", account_id=account)
+    block = {"BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True,
+             "RestrictPublicBuckets": True}
+    delivery = f"config-{uuid.uuid4().hex[:10]}"
+    s3.create_bucket(Bucket=delivery)
+    s3.put_public_access_block(Bucket=delivery, PublicAccessBlockConfiguration=block)
+    config.put_configuration_recorder(ConfigurationRecorder={
+        "name": "default", "roleARN": f"arn:aws:iam::{account}:role/config",
+        "recordingGroup": {"allSupported": True}})
+    config.put_delivery_channel(DeliveryChannel={"name": "default", "s3BucketName": delivery})
+    config.start_configuration_recorder(ConfigurationRecorderName="default")
+    config.put_config_rule(ConfigRule={"ConfigRuleName": f"no-public-{uuid.uuid4().hex[:6]}", "Source": {
+        "Owner": "AWS", "SourceIdentifier": "S3_BUCKET_LEVEL_PUBLIC_ACCESS_PROHIBITED"}})
+    bucket = f"app-{uuid.uuid4().hex[:10]}"
+    s3.create_bucket(Bucket=bucket)
+
+    def verdicts(seen: list[dict[str, Any]]) -> list[str]:
+        return [e["detail"]["newEvaluationResult"]["complianceType"] for e in seen
+                if e["detail"]["resourceId"] == bucket]
+
+    tap.wait_for(lambda seen: verdicts(seen) == ["NON_COMPLIANT"])
+    s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration=block)
+    tap.wait_for(lambda seen: verdicts(seen) == ["NON_COMPLIANT", "COMPLIANT"])

@@ -12,6 +12,7 @@ from eventdeploy.localcloud.service_events import (
     cfn_patch,
     cfn_schema,
     config_api,
+    config_change_triggers,
     config_store,
     ecr_events,
 )
@@ -22,10 +23,13 @@ def install(ctx: ExtensionContext) -> None:
     ecr_events.install()
     cfn_patch.install()
     config_api.install()
+    config_change_triggers.install()
     ctx.route(cfn_local_resources.SIGNAL_ROUTE, cfn_local_resources.signal_route)
     ctx.route(cfn_custom_resources.RESPONSE_ROUTE, cfn_custom_resources.response_route)
     ctx.on_reset(cfn_local_resources.reset)
     ctx.on_reset(cfn_lifecycle.reset)
     ctx.on_reset(config_store.store.clear)
+    ctx.on_reset(config_change_triggers.reset)
+    ctx.on_shutdown(config_change_triggers.shutdown)
     # Reading the registry schemas takes seconds: do it now rather than in the first CreateStack.
     threading.Thread(target=cfn_schema.registry_types, args=("us-east-1",), name="cfn-schemas", daemon=True).start()
