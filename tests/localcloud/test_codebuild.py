@@ -423,3 +423,26 @@ def test_build_metrics_in_cloudwatch(aws: Callable[..., Any]) -> None:
     names = {m["MetricName"] for m in cloudwatch.list_metrics(
         Namespace="AWS/CodeBuild", Dimensions=[{"Name": "ProjectName", "Value": good}])["Metrics"]}
     assert {"QueuedDuration", "ProvisioningDuration", "InstallDuration", "FinalizingDuration"} <= names
+
+
+def test_concurrent_build_limit_queues_builds(aws: Callable[..., Any]) -> None:
+    """With concurrentBuildLimit 1, a second build waits in QUEUED until the first has finished.
+
+    https://docs.aws.amazon.com/codebuild/latest/APIReference/API_CreateProject.html (concurrentBuildLimit)
+    https://docs.aws.amazon.com/codebuild/latest/userguide/view-build-details-phases.html
+    """
+    codebuild = aws("codebuild")
+    name = make_project(codebuild, "version: 0.2\nphases:\n  build:\n    commands:\n      - sleep 1\n",
+                        concurrentBuildLimit=1)
+    assert codebuild.batch_get_projects(names=[name])["projects"][0]["concurrentBuildLimit"] == 1
+    first = codebuild.start_build(projectName=name)["build"]["id"]
+    second = codebuild.start_build(projectName=name)["build"]["id"]
+    deadline = time.monotonic() + 10
+    while codebuild.batch_get_builds(ids=[first])["builds"][0]["currentPhase"] != "BUILD":
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert codebuild.batch_get_builds(ids=[second])["builds"][0]["currentPhase"] == "QUEUED"
+    done_first, done_second = wait_build(codebuild, first), wait_build(codebuild, second)
+    assert done_first["buildStatus"] == done_second["buildStatus"] == "SUCCEEDED"
+    provisioning = next(p for p in done_second["phases"] if p["phaseType"] == "PROVISIONING")
+    assert provisioning["startTime"] >= done_first["endTime"]

@@ -280,6 +280,19 @@ def install() -> None:
         responses.CodeBuildResponse.update_project = update_project  # type: ignore[attr-defined]
     if not hasattr(responses.CodeBuildResponse, "retry_build"):
         responses.CodeBuildResponse.retry_build = retry_build  # type: ignore[attr-defined]
+    prev_response_create = responses.CodeBuildResponse.create_project
+
+    def response_create_project(self: Any) -> Any:
+        limit = self._get_param("concurrentBuildLimit")
+        if limit is not None and int(limit) < 1:
+            raise InvalidInputException(f"Invalid concurrentBuildLimit {limit}: it must be at least 1")
+        result = prev_response_create(self)
+        if limit is not None:
+            # moto drops concurrentBuildLimit; builds beyond it wait in QUEUED.
+            result.result["project"]["concurrentBuildLimit"] = int(limit)
+        return result
+
+    responses.CodeBuildResponse.create_project = response_create_project  # type: ignore[method-assign]
     prev_get_builds = responses.CodeBuildResponse.batch_get_builds
     prev_get_projects = responses.CodeBuildResponse.batch_get_projects
 

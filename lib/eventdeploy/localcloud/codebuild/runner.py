@@ -315,6 +315,8 @@ class BuildRun:
     # -- the whole build ----------------------------------------------------------------------------------
     def run(self) -> None:
         """Run every phase, then mark the build complete and emit its final state change."""
+        self.slot = (self.account_id, self.region, str(self.build["projectName"]))
+        self._holds_slot = False
         try:
             self._run_phases()
         except Exception:
@@ -333,9 +335,17 @@ class BuildRun:
             metrics.build_finished(self.account_id, self.region, final)
             events.emit_state_change(self.account_id, self.region, final)
             shutil.rmtree(self.work, ignore_errors=True)
+            if self._holds_slot:
+                REGISTRY.release_slot(self.slot)
 
     def _run_phases(self) -> None:
         queued = self.build["phases"][-1]
+        limit = self.project.get("concurrentBuildLimit")
+        if not REGISTRY.acquire_slot(self.slot, int(limit) if limit else None, self.stopped):
+            self.status = "STOPPED"
+            self._end_phase(queued, "STOPPED", ("BUILD_STOPPED", "Build was stopped while queued. "))
+            return
+        self._holds_slot = True
         self._end_phase(queued, "SUCCEEDED")
         timeout = self.request.timeout_minutes or self.build.get("timeoutInMinutes") or DEFAULT_TIMEOUT_MINUTES
         # Timeout counts from when the build leaves the queue, in real time (the commands are real work).
