@@ -600,17 +600,23 @@ def test_code_from_s3_layers_and_published_versions(aws: Callable[..., Any], mak
         CompatibleRuntimes=["python3.11"])["LayerVersionArn"]
     bucket = unique("code")
     aws("s3").create_bucket(Bucket=bucket)
-    source = "import shared_greeting\ndef handler(event, context):\n    return [shared_greeting.GREETING, '%s']\n"
+    source = ("import shared_greeting\ndef handler(event, context):\n"
+              "    return [shared_greeting.GREETING, '%s', context.invoked_function_arn.split(':')[-1]]\n")
     aws("s3").put_object(Bucket=bucket, Key="v1.zip", Body=zip_of(source % "v1"))
     name = make_function("def handler(event, context):\n    return 'inline'\n", Layers=[layer_arn])
     client = aws("lambda")
     client.update_function_code(FunctionName=name, S3Bucket=bucket, S3Key="v1.zip")
-    assert invoke_json(client, name)[1] == ["from the layer", "v1"]
+    assert invoke_json(client, name)[1] == ["from the layer", "v1", name]
     version = client.publish_version(FunctionName=name)["Version"]
     client.update_function_code(FunctionName=name, ZipFile=zip_of(source % "v2"))
-    assert invoke_json(client, name)[1] == ["from the layer", "v2"]
+    assert invoke_json(client, name)[1] == ["from the layer", "v2", name]
     resp, body = invoke_json(client, name, Qualifier=version)
-    assert body == ["from the layer", "v1"]
+    assert body == ["from the layer", "v1", version]
+    assert resp["ExecutedVersion"] == version
+    # An alias runs the version it points to; the context carries the alias ARN that was invoked.
+    client.create_alias(FunctionName=name, Name="live", FunctionVersion=version)
+    resp, body = invoke_json(client, f"{name}:live")
+    assert body == ["from the layer", "v1", "live"]
     assert resp["ExecutedVersion"] == version
 
 
