@@ -69,6 +69,14 @@ def test_unreserved_pool_is_quota_minus_reservations() -> None:
     assert limiter.running("a", "r") == 2
 
 
+def test_unreserved_pool_never_below_a_tenth_of_the_quota() -> None:
+    """https://docs.aws.amazon.com/lambda/latest/dg/lambda-concurrency.html (100 of 1000 always unreserved)."""
+    limiter = Limiter(RuntimeSettings(account_concurrency=10))
+    limiter.acquire("a", "r", "f", None, 50)
+    with pytest.raises(Throttled):
+        limiter.acquire("a", "r", "g", None, 50)
+
+
 def test_account_override_of_the_quota() -> None:
     settings = RuntimeSettings(account_concurrency=10, account_overrides={"a": 1})
     limiter = Limiter(settings)

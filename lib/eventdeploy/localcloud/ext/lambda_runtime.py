@@ -5,7 +5,8 @@ Settings (environment of the server process):
   EVENTDEPLOY_LAMBDA_MAX_WORKERS    warm worker processes kept in total (default max(20, quota))
   EVENTDEPLOY_LAMBDA_ASYNC_THREADS  threads running asynchronous invocations (default = quota)
   EVENTDEPLOY_LAMBDA_IDLE_TIMEOUT   seconds an idle warm worker is kept before it is stopped (default 600)
-Reserved concurrency carves out of the quota: unreserved functions share quota minus all reservations.
+Reserved concurrency carves out of the quota: unreserved functions share quota minus all reservations (at least
+a tenth of the quota, as AWS keeps 100 of 1000 unreserved).
 Admin route ``/_localcloud/lambda-runtime``: GET → workers/queue figures; POST ``{"account_concurrency":
 {"<account>": n}}`` sets one account's quota; POST ``{"flush": true}`` waits until logs and metrics are written.
 """

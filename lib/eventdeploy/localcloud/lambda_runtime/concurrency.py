@@ -2,7 +2,8 @@
 
 Follows https://docs.aws.amazon.com/lambda/latest/dg/lambda-concurrency.html: a function with reserved concurrency
 runs at most that many instances (0 throttles every invocation) and never competes with others for them; functions
-without a reservation share the account's unreserved pool (quota minus all reservations).
+without a reservation share the account's unreserved pool (quota minus all reservations, never below a tenth of
+the quota: AWS keeps 100 of its default 1000 unreserved).
 """
 
 from __future__ import annotations
@@ -55,7 +56,9 @@ class Limiter:
                 if self._per_function[fkey] >= reserved:
                     raise Throttled(RESERVED_LIMIT)
             else:
-                pool = max(0, self.settings.limit_for(account_id) - reserved_elsewhere)
+                limit = self.settings.limit_for(account_id)
+                # Lambda always keeps 100 of the default 1000 unreserved; scaled to the local quota.
+                pool = max(-(-limit // 10), limit - reserved_elsewhere)
                 if self._unreserved[akey] >= pool:
                     raise Throttled(ACCOUNT_LIMIT)
                 self._unreserved[akey] += 1
