@@ -805,3 +805,24 @@ def test_recorded_changes_reevaluate_managed_rules(aws: Callable[..., Any]) -> N
     tap.wait_for(lambda seen: verdicts(seen) == ["NON_COMPLIANT"])
     s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration=block)
     tap.wait_for(lambda seen: verdicts(seen) == ["NON_COMPLIANT", "COMPLIANT"])
+
+
+def test_nested_stack_failure_fails_and_rolls_back_the_parent(aws: Callable[..., Any]) -> None:
+    """An AWS::CloudFormation::Stack whose template fails makes the parent's resource CREATE_FAILED ("Embedded stack
+    ... was not successfully created") and the parent's rollback deletes the child
+    (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-cfn-nested-stacks.html)."""
+    account = new_account()
+    cfn, s3 = aws("cloudformation", account_id=account), aws("s3", account_id=account)
+    bucket = f"templates-{uuid.uuid4().hex[:10]}"
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="child.json", Body=stack_template(
+        {"Q": {"Type": "AWS::SQS::Queue", "Properties": {"DelaySeconds": 5000}}}))
+    parent = stack_template({"Child": {"Type": "AWS::CloudFormation::Stack",
+                                       "Properties": {"TemplateURL": f"https://{bucket}.s3.amazonaws.com/child.json"}}})
+    name = f"parent-{uuid.uuid4().hex[:8]}"
+    stack_id = cfn.create_stack(StackName=name, TemplateBody=parent)["StackId"]
+    assert wait_stack(cfn, stack_id, {"ROLLBACK_COMPLETE", "CREATE_COMPLETE"})["StackStatus"] == "ROLLBACK_COMPLETE"
+    [(_, _, reason)] = [h for h in stack_history(cfn, stack_id) if h[1] == "CREATE_FAILED"]
+    assert reason.startswith("Embedded stack arn:aws:cloudformation:") and "was not successfully created" in reason
+    children = [s for s in cfn.list_stacks()["StackSummaries"] if s["StackName"].startswith(f"{name}-Child-")]
+    assert [c["StackStatus"] for c in children] == ["DELETE_COMPLETE"]
