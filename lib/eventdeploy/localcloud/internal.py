@@ -15,7 +15,7 @@ from botocore.config import Config
 from eventdeploy.localcloud.extensions import Settings
 
 _settings: Settings | None = None
-_clients: dict[tuple[str, str, str, int], Any] = {}
+_clients: dict[tuple[str, str, str], Any] = {}
 _lock = threading.Lock()
 
 TEST_ACCESS_KEY = "testing"
@@ -37,17 +37,29 @@ def settings() -> Settings:
 
 def client(service: str, account_id: str, region: str) -> Any:
     """A cached boto3 client for ``service`` acting as ``account_id`` in ``region`` against this server."""
-    key = (service, account_id, region, threading.get_ident())
+    key = (service, account_id, region)
     found = _clients.get(key)
     if found is not None:
         return found
+    with _lock:
+        # boto3 clients are safe to share between threads once made; making them is not, and the server starts a
+        # thread per request, so one client per (service, account, region), made under the lock.
+        found = _clients.get(key)
+        if found is not None:
+            return found
+        made = _make(service, account_id, region)
+        _clients[key] = made
+        return made
+
+
+def _make(service: str, account_id: str, region: str) -> Any:
     session = boto3.session.Session(
         aws_access_key_id=TEST_ACCESS_KEY, aws_secret_access_key=TEST_SECRET_KEY, region_name=region
     )
     new = session.client(
         service,
         endpoint_url=settings().endpoint,
-        config=Config(retries={"max_attempts": 1, "mode": "standard"}, max_pool_connections=32,
+        config=Config(retries={"max_attempts": 1, "mode": "standard"}, max_pool_connections=64,
                       connect_timeout=5, read_timeout=120),
     )
 
@@ -55,7 +67,4 @@ def client(service: str, account_id: str, region: str) -> Any:
         request.headers["x-moto-account-id"] = account_id
 
     new.meta.events.register("before-send.*", _as_account)
-    with _lock:
-        # Clients are not thread-safe to create concurrently, but are safe to use; one per thread keeps it simple.
-        _clients[key] = new
     return new
