@@ -818,3 +818,21 @@ def test_async_on_failure_eventbridge_and_sns_destinations(aws: Callable[..., An
     assert event["detail"]["requestContext"]["condition"] == "RetriesExhausted"
     assert event["detail"]["responsePayload"]["errorMessage"] == "bad"
     assert record["requestContext"]["condition"] == "Success" and record["responsePayload"] == "good"
+
+
+def test_account_settings_report_the_local_quota(localcloud: Any, aws: Callable[..., Any],
+                                                 make_function: Callable[..., str]) -> None:
+    """GetAccountSettings reports the concurrency quota and the unreserved pool after reservations.
+
+    https://docs.aws.amazon.com/lambda/latest/api/API_GetAccountSettings.html
+    """
+    account = "310000000002"
+    admin(localcloud.endpoint, {"account_concurrency": {account: 20}})
+    name = make_function("def handler(event, context):\n    return 1\n", account_id=account)
+    client = aws("lambda", account_id=account)
+    client.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=5)
+    settings = client.get_account_settings()
+    assert settings["AccountLimit"]["ConcurrentExecutions"] == 20
+    assert settings["AccountLimit"]["UnreservedConcurrentExecutions"] == 15
+    assert settings["AccountUsage"]["FunctionCount"] == 1
+    assert settings["AccountUsage"]["TotalCodeSize"] > 0

@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from eventdeploy.localcloud.extensions import ExtensionContext, json_body
-from eventdeploy.localcloud.lambda_runtime import patch
+from eventdeploy.localcloud.lambda_runtime import account_settings, patch
 from eventdeploy.localcloud.lambda_runtime.service import LambdaRuntime
 from eventdeploy.localcloud.lambda_runtime.settings import RuntimeSettings
 
@@ -28,6 +28,7 @@ def install(ctx: ExtensionContext) -> None:
     """Start the runtime, patch moto's Lambda, and register reset/shutdown and the admin route."""
     runtime = LambdaRuntime(RuntimeSettings.from_env(), ctx.settings.state_dir, ctx.settings.endpoint)
     patch.install(runtime)
+    account_settings.install(runtime)
 
     def admin(environ: dict[str, Any], body: bytes) -> tuple[int, Any]:
         if environ.get("REQUEST_METHOD") == "POST":
