@@ -168,14 +168,17 @@ class Planned:
     dedup_key: str | None = None
     bad_reason: str | None = None
     offset_s: float = 0.0
+    _size: int | None = field(default=None, repr=False, compare=False)
 
     def entry_with_stamp(self, sent_ms: int) -> dict[str, Any]:
         """The PutEvents entry with ``detail.sent-ms`` set to the moment it is sent."""
         return {**self.entry, "Detail": json.dumps({**self.detail, "sent-ms": sent_ms}, separators=(",", ":"))}
 
     def size(self) -> int:
-        """The entry's PutEvents size once stamped."""
-        return entry_size(self.entry_with_stamp(10 ** (SENT_MS_DIGITS - 1)))
+        """The entry's PutEvents size once stamped (computed once: entry and detail do not change after planning)."""
+        if self._size is None:
+            self._size = entry_size(self.entry_with_stamp(10 ** (SENT_MS_DIGITS - 1)))
+        return self._size
 
 
 def entry_size(entry: dict[str, Any]) -> int:
@@ -401,11 +404,10 @@ def frame(planned: Iterable[Planned], fates: list[_Fate], batch_of: dict[int, in
     """One row per injected event: what it was, what should become of it, and what PutEvents did with it."""
     rows = []
     for i, (item, fate) in enumerate(zip(planned, fates, strict=True)):
-        stamped = item.entry_with_stamp(fate.sent_ms or 0)
         rows.append({"trace_id": item.trace_id, "variant": item.variant, "role": item.role, "route": item.route,
-                     "expected": item.expected, "source": stamped.get("Source"),
-                     "detail_type": stamped.get("DetailType"), "dedup_key": item.dedup_key,
-                     "bad_reason": item.bad_reason, "size_bytes": entry_size(stamped), "offset_s": item.offset_s,
+                     "expected": item.expected, "source": item.entry.get("Source"),
+                     "detail_type": item.entry.get("DetailType"), "dedup_key": item.dedup_key,
+                     "bad_reason": item.bad_reason, "size_bytes": item.size(), "offset_s": item.offset_s,
                      "batch": batch_of.get(i), "sent_ms": fate.sent_ms, "accepted_ms": fate.accepted_ms,
                      "attempts": fate.attempts, "fate": fate.fate, "event_id": fate.event_id,
                      "error_code": fate.error_code, "error_message": fate.error_message})
