@@ -18,6 +18,9 @@ from eventdeploy.params import Parameters
 
 # botocore's standard retry mode: exponential backoff with jitter on throttling and transient errors.
 RETRY_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, max_pool_connections=32)
+# botocore prefixes some operations' hosts (StartSyncExecution → "sync-<host>"): right for AWS's DNS names, wrong
+# for the local cloud's IP endpoint.
+LOCAL_CONFIG = RETRY_CONFIG.merge(Config(inject_host_prefix=False))
 LOCAL_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 ENDPOINT_ENV = "EVENTDEPLOY_ENDPOINT_URL"
 # When no role is named for a member account, assume the role AWS Organizations creates in new accounts.
@@ -72,7 +75,8 @@ class AwsAccess:
         return boto3.session.Session(profile_name=self.params.profile, region_name=self.params.region)
 
     def _raw_client(self, session: boto3.session.Session, service: str, region: str) -> Any:
-        return session.client(service, region_name=region, endpoint_url=self.endpoint_url, config=RETRY_CONFIG)
+        config = LOCAL_CONFIG if self.endpoint_url else RETRY_CONFIG
+        return session.client(service, region_name=region, endpoint_url=self.endpoint_url, config=config)
 
     def role_arn(self, account: str) -> str | None:
         """The role assumed to act in ``account`` (None: the base credentials are used as they are)."""
