@@ -458,8 +458,8 @@ def evaluate(config: Any, rule: str, after: Any) -> dict[str, Any]:
 
 
 def test_config_compliance_change_only_on_change(aws: Callable[..., Any]) -> None:
-    """A custom Lambda rule evaluated three times (COMPLIANT, COMPLIANT, NON_COMPLIANT) emits two
-    Config Rules Compliance Change events, the second with the old result
+    """A custom Lambda rule (invoked when put, and by StartConfigRulesEvaluation) reporting COMPLIANT, COMPLIANT, then
+    NON_COMPLIANT emits two Config Rules Compliance Change events, the second with the old result
     (https://docs.aws.amazon.com/config/latest/developerguide/example-config-rule-compliance-notification.html,
     https://docs.aws.amazon.com/config/latest/developerguide/evaluate-config_develop-rules_example-events.html)."""
     account = new_account()
@@ -469,10 +469,10 @@ def test_config_compliance_change_only_on_change(aws: Callable[..., Any]) -> Non
     rule, bucket = f"rule-{uuid.uuid4().hex[:8]}", f"bucket-{uuid.uuid4().hex[:8]}"
     put_rule(config, rule, function_arn, bucket, "COMPLIANT", "versioned")
     rule_arn = config.describe_config_rules(ConfigRuleNames=[rule])["ConfigRules"][0]["ConfigRuleArn"]
-    assert config.describe_compliance_by_config_rule(ConfigRuleNames=[rule])["ComplianceByConfigRules"] == [
-        {"ConfigRuleName": rule, "Compliance": {"ComplianceType": "INSUFFICIENT_DATA"}}]
+    with pytest.raises(config.exceptions.NoSuchConfigRuleException):
+        config.start_config_rules_evaluation(ConfigRuleNames=[rule, "no-such-rule"])
 
-    first = evaluate(config, rule, None)
+    first = evaluate(config, rule, None)  # putting the rule invoked it already; this runs it once more
     assert first["ComplianceType"] == "COMPLIANT" and first["Annotation"] == "versioned"
     [event] = tap.wait_for(lambda seen: len(seen) >= 1)
     check_envelope(event, account, "aws.config", "Config Rules Compliance Change")

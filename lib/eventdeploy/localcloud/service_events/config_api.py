@@ -6,7 +6,8 @@ Adds what moto lacks, per the Config API reference (https://docs.aws.amazon.com/
 https://docs.aws.amazon.com/config/latest/developerguide/evaluate-config_develop-rules_example-events.html, as a
 ScheduledNotification), ``DescribeComplianceByConfigRule``, ``DescribeComplianceByResource``,
 ``GetComplianceDetailsByConfigRule``, ``GetComplianceDetailsByResource`` and ``DeleteEvaluationResults``.
-Managed rules listed in ``config_managed_rules`` are evaluated when put and on StartConfigRulesEvaluation.
+Managed rules listed in ``config_managed_rules`` are evaluated when put and on StartConfigRulesEvaluation; a
+custom rule with a ScheduledNotification trigger is invoked when put, as AWS evaluates a new or changed rule.
 A result that changes a resource's compliance emits ``Config Rules Compliance Change`` (source ``aws.config``,
 ``resources`` empty) on the default bus (https://docs.aws.amazon.com/config/latest/developerguide/monitor-config-with-cloudwatchevents.html).
 """
@@ -237,9 +238,14 @@ def start_config_rules_evaluation(self: Any, rule_names: list[str] | None) -> No
         if rule.source.owner == "AWS":
             evaluate_managed_rule(self, rule)
             continue
-        event = rule_invocation_event(self.account_id, self.region_name, rule, datetime.now(UTC))
-        internal.client("lambda", self.account_id, self.region_name).invoke(
-            FunctionName=rule.source.source_identifier, InvocationType="Event", Payload=json.dumps(event).encode())
+        invoke_custom_rule(self, rule)
+
+
+def invoke_custom_rule(backend: Any, rule: Any) -> None:
+    """Invoke a custom rule's Lambda function asynchronously with a periodic rule event and a fresh ResultToken."""
+    event = rule_invocation_event(backend.account_id, backend.region_name, rule, datetime.now(UTC))
+    internal.client("lambda", backend.account_id, backend.region_name).invoke(
+        FunctionName=rule.source.source_identifier, InvocationType="Event", Payload=json.dumps(event).encode())
 
 
 def delete_evaluation_results(self: Any, rule_name: str) -> None:
@@ -256,8 +262,12 @@ def _wrap_put_config_rule(previous: Callable[..., Any]) -> Callable[..., Any]:
              if config_rule.get("ConfigRuleArn") in (None, r.config_rule_arn)
              and config_rule.get("ConfigRuleId") in (None, r.config_rule_id)), None)
         rule = self.config_rules.get(name) if name else None
+        # AWS Config evaluates a rule as soon as it is added or changed.
         if rule is not None and rule.source.owner == "AWS":
-            evaluate_managed_rule(self, rule)  # AWS Config evaluates a rule as soon as it is added or changed
+            evaluate_managed_rule(self, rule)
+        elif rule is not None and any(getattr(d, "message_type", None) == "ScheduledNotification"
+                                      for d in rule.source.source_details or []):
+            invoke_custom_rule(self, rule)
         return answer
 
     return put_config_rule
