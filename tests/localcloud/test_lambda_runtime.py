@@ -121,6 +121,7 @@ def test_context_fields_and_environment(aws: Callable[..., Any], make_function: 
                 "remaining": context.get_remaining_time_in_millis(),
                 "env": dict(os.environ),
                 "cwd": os.getcwd(),
+                "client_custom": context.client_context.custom if context.client_context else None,
             }
     """, MemorySize=256, Timeout=7, Environment={"Variables": {"GREETING": "hello"}})
     resp, body = invoke_json(aws("lambda"), name, {"k": [1, 2]})
@@ -151,8 +152,10 @@ def test_context_fields_and_environment(aws: Callable[..., Any], make_function: 
     assert env["AWS_ENDPOINT_URL"].startswith("http://127.0.0.1:")
     assert re.fullmatch(r"Root=1-[0-9a-f]{8}-[0-9a-f]{24};Parent=[0-9a-f]{16};Sampled=0", env["_X_AMZN_TRACE_ID"])
     # With a qualifier the context carries the qualified ARN that was invoked.
-    resp, body = invoke_json(aws("lambda"), name, {}, Qualifier="$LATEST")
+    client_context = base64.b64encode(json.dumps({"custom": {"tenant": "t-1"}}).encode()).decode()
+    resp, body = invoke_json(aws("lambda"), name, {}, Qualifier="$LATEST", ClientContext=client_context)
     assert body["invoked_function_arn"].endswith(f":function:{name}:$LATEST")
+    assert body["client_custom"] == {"tenant": "t-1"}
 
 
 def test_handler_boto3_calls_reach_local_cloud_as_function_account(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import binascii
 import json
 import logging
 import random
@@ -12,6 +13,8 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from moto.awslambda.exceptions import LambdaClientError
 
 from eventdeploy.localcloud.lambda_runtime import credentials, cwlogs, lambda_metrics
 from eventdeploy.localcloud.lambda_runtime.background import Background
@@ -172,6 +175,9 @@ class LambdaRuntime:
         """What ``lambda.invoke`` answers for moto's function model ``fn``."""
         spec = spec_of(fn)
         invocation_type = header(headers, "X-Amz-Invocation-Type") or "RequestResponse"
+        if invocation_type not in ("RequestResponse", "Event", "DryRun"):
+            raise LambdaClientError("InvalidParameterValueException",
+                                    f"InvocationType {invocation_type!r} is not one of RequestResponse, Event, DryRun")
         payload = normalise_payload(body)
         limit = ASYNC_PAYLOAD_LIMIT if invocation_type == "Event" else SYNC_PAYLOAD_LIMIT
         if len(payload) > limit:
@@ -181,9 +187,14 @@ class LambdaRuntime:
         response_headers[REQUEST_ID_HEADER] = rid
         if invocation_type == "DryRun":
             return b""
-        client_context = header(headers, "X-Amz-Client-Context")
+        # Lambda passes ClientContext to synchronous invocations only.
+        client_context = header(headers, "X-Amz-Client-Context") if invocation_type == "RequestResponse" else None
         if client_context:
-            client_context = base64.b64decode(client_context).decode("utf-8", errors="replace")
+            try:
+                client_context = base64.b64decode(client_context, validate=True).decode("utf-8")
+            except (binascii.Error, UnicodeDecodeError) as exc:
+                raise LambdaClientError("InvalidParameterValueException",
+                                        "ClientContext must be base64-encoded UTF-8 JSON") from exc
         request = Request(rid, payload, arn, qualifier, client_context, trace_id())
         if invocation_type == "Event":
             self.async_queue.enqueue(spec, request)
