@@ -162,9 +162,7 @@ def latency_histogram(times: pd.DataFrame, title: str) -> Figure:
 
 def waterfall(times: pd.DataFrame, title: str, sample: int = 25, seed: int = 1) -> Figure:
     """A sample of events, one row each: coloured segments are the steps between stages, from the send."""
-    traces = list(dict.fromkeys(times["trace_id"])) if len(times) else []
-    if len(traces) > sample:
-        traces = list(pd.Series(traces).sample(sample, random_state=seed))
+    traces = _sample_per_variant(times, sample, seed)
     fig = Figure(figsize=(11, 0.32 * max(len(traces), 4) + 2))
     ax = fig.add_subplot(1, 1, 1)
     if not traces:
@@ -191,6 +189,17 @@ def waterfall(times: pd.DataFrame, title: str, sample: int = 25, seed: int = 1) 
         ax.legend(fontsize=7, loc="lower right", ncols=2)
     fig.tight_layout()
     return fig
+
+
+def _sample_per_variant(times: pd.DataFrame, sample: int, seed: int) -> list[str]:
+    """Up to ``sample`` trace ids, spread evenly over the variants so rare paths (handlers) are not crowded out."""
+    if times.empty:
+        return []
+    firsts = times.drop_duplicates("trace_id")[["trace_id", "variant"]]
+    groups = list(firsts.groupby("variant", sort=True))
+    share = max(1, sample // max(len(groups), 1))
+    chosen = [t for _, g in groups for t in g["trace_id"].sample(min(share, len(g)), random_state=seed)]
+    return chosen[:sample]
 
 
 def flow_per_second(flow: pd.DataFrame, title: str) -> Figure:
