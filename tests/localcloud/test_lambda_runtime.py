@@ -107,7 +107,7 @@ def test_context_fields_and_environment(aws: Callable[..., Any], make_function: 
     https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html#configuration-envvars-runtime
     """
     name = make_function("""
-        import os
+        import os, tempfile
         def handler(event, context):
             return {
                 "event": event,
@@ -122,6 +122,8 @@ def test_context_fields_and_environment(aws: Callable[..., Any], make_function: 
                 "env": dict(os.environ),
                 "cwd": os.getcwd(),
                 "client_custom": context.client_context.custom if context.client_context else None,
+                "tmp": tempfile.gettempdir(),
+                "tmp_writable": os.access(tempfile.gettempdir(), os.W_OK),
             }
     """, MemorySize=256, Timeout=7, Environment={"Variables": {"GREETING": "hello"}})
     resp, body = invoke_json(aws("lambda"), name, {"k": [1, 2]})
@@ -150,6 +152,7 @@ def test_context_fields_and_environment(aws: Callable[..., Any], make_function: 
     assert env["AWS_LAMBDA_RUNTIME_API"]
     assert env["AWS_ACCESS_KEY_ID"] and env["AWS_SECRET_ACCESS_KEY"] and env["AWS_SESSION_TOKEN"]
     assert env["AWS_ENDPOINT_URL"].startswith("http://127.0.0.1:")
+    assert body["tmp"] == env["TMPDIR"] and body["tmp_writable"]
     assert re.fullmatch(r"Root=1-[0-9a-f]{8}-[0-9a-f]{24};Parent=[0-9a-f]{16};Sampled=0", env["_X_AMZN_TRACE_ID"])
     # With a qualifier the context carries the qualified ARN that was invoked.
     client_context = base64.b64encode(json.dumps({"custom": {"tenant": "t-1"}}).encode()).decode()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -62,6 +63,9 @@ class Worker:
         self.api = RuntimeApi()
         scratch_dir.mkdir(parents=True, exist_ok=True)
         self.out_path = scratch_dir / f"{self.id}.out"
+        # Each execution environment has a /tmp of its own; tempfile and most libraries follow TMPDIR.
+        self.tmp_dir = scratch_dir / f"{self.id}.tmp"
+        self.tmp_dir.mkdir()
         # The child writes its stdout/stderr to a file; reading it after each reply keeps every line the handler
         # wrote before returning, with no pipe that could fill up and block the handler.
         # Append mode (inherited by the child) lets the file be truncated between invocations without holes.
@@ -111,6 +115,7 @@ class Worker:
             "TZ": ":UTC",
             "PATH": f"{venv_bin}:/usr/local/bin:/usr/bin:/bin",
             "PYTHONPATH": os.pathsep.join([str(task_root), *(str(p) for p in extra_paths)]),
+            "TMPDIR": str(self.tmp_dir),
         })
         return env
 
@@ -271,3 +276,4 @@ class Worker:
             self.out_path.unlink()
         except OSError:
             pass
+        shutil.rmtree(self.tmp_dir, ignore_errors=True)
