@@ -114,3 +114,26 @@ def test_sparse_metrics_are_filled_with_zero(aws: Any) -> None:
     assert series.sum() == 8.0 and len(series) >= 12
     assert series[now - timedelta(minutes=10)] == 3.0 and series[now - timedelta(minutes=4)] == 5.0
     assert series[now - timedelta(minutes=7)] == 0.0
+
+
+def test_executions_and_their_histories_are_collected(aws: Any) -> None:
+    """ListExecutions gives each execution's status, start and stop; GetExecutionHistory its states.
+    https://docs.aws.amazon.com/step-functions/latest/apireference/API_ListExecutions.html"""
+    sfn, iam = aws("stepfunctions"), aws("iam")
+    name = f"inj-{uuid.uuid4().hex[:8]}"
+    role = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                "Principal": {"Service": "states.amazonaws.com"}}]}))["Role"]["Arn"]
+    machine = sfn.create_state_machine(name=name, roleArn=role, definition=json.dumps({
+        "StartAt": "One", "States": {"One": {"Type": "Pass", "Next": "Two"}, "Two": {"Type": "Pass", "End": True}}}))
+    arn = machine["stateMachineArn"]
+    started = [sfn.start_execution(stateMachineArn=arn, name=f"dep-{n}")["executionArn"] for n in range(2)]
+    deadline = time.monotonic() + 30
+    while observe.running_executions(sfn, arn) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    found = observe.executions(sfn, arn).set_index("deployment_id")
+    assert set(found.index) == {"dep-0", "dep-1"} and set(found["status"]) == {"SUCCEEDED"}
+    assert (found["stop_ms"] >= found["start_ms"]).all()
+    histories = observe.execution_histories(sfn, started)
+    assert histories.groupby("execution_arn")["state"].agg(list).to_dict() == {a: ["One", "Two"] for a in started}
+    assert set(histories["outcome"]) == {"ok"}
