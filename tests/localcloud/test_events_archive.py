@@ -241,10 +241,12 @@ def test_replay_to_other_rule_only_skips_tap(aws: Callable[..., Any]) -> None:
 
 
 def test_replay_rejects_bad_window_and_completed_cancel(aws: Callable[..., Any]) -> None:
-    """StartReplay needs EventStartTime before EventEndTime; a completed replay cannot be cancelled.
+    """StartReplay needs EventStartTime before EventEndTime; a completed replay cannot be cancelled and is
+    listed under its state.
 
     https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_StartReplay.html
     https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_CancelReplay.html
+    https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_ListReplays.html
     """
     events = aws("events")
     bus = _bus(aws)
@@ -261,6 +263,9 @@ def test_replay_rejects_bad_window_and_completed_cancel(aws: Callable[..., Any])
     with pytest.raises(ClientError) as err:
         events.cancel_replay(ReplayName=replay)
     assert err.value.response["Error"]["Code"] == "IllegalStatusException"
+    completed = {r["ReplayName"] for r in events.list_replays(State="COMPLETED")["Replays"]}
+    assert replay in completed
+    assert replay not in {r["ReplayName"] for r in events.list_replays(State="RUNNING")["Replays"]}
 
 
 def _spread_archive(aws: Callable[..., Any], minutes: int) -> tuple[Bus, str, datetime]:
