@@ -222,3 +222,24 @@ def test_insufficient_data_reason_lists_every_unknown_period() -> None:
     assert out.reason_data["recentDatapoints"] == []
     assert out.reason_data["evaluatedDatapoints"][0] == {"timestamp": "2023-07-22T04:31:00.000+0000"}
     assert len(out.reason_data["evaluatedDatapoints"]) == 5
+
+
+def test_alarm_history_keeps_two_weeks() -> None:
+    """Items older than two weeks are dropped when new ones arrive.
+
+    https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html
+    """
+    from datetime import UTC, datetime, timedelta
+
+    from eventdeploy.localcloud.cloudwatch import history
+
+    account = f"7{uuid.uuid4().int % 10**11:011d}"
+    now = datetime.now(UTC)
+
+    class _Alarm:
+        name, rule = "a", None
+
+    history.add_history(account, "us-east-1", history.history_item(_Alarm(), "StateUpdate", "old", {},
+                                                                   now - timedelta(days=15)))
+    history.add_history(account, "us-east-1", history.history_item(_Alarm(), "StateUpdate", "new", {}, now))
+    assert [i["HistorySummary"] for i in history.history(account, "us-east-1")] == ["new"]

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+# https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html: "CloudWatch preserves
+# alarm history for two weeks".
+RETENTION = timedelta(days=14)
 # (account, region) -> history items, oldest first.
 _history: dict[tuple[str, str], list[dict[str, Any]]] = {}
 _history_lock = threading.Lock()
@@ -22,9 +25,13 @@ def now_dt() -> datetime:
 
 
 def add_history(account_id: str, region: str, item: dict[str, Any]) -> None:
-    """Append one AlarmHistoryItem."""
+    """Append one AlarmHistoryItem, dropping items older than the two weeks CloudWatch keeps."""
     with _history_lock:
-        _history.setdefault((account_id, region), []).append(item)
+        items = _history.setdefault((account_id, region), [])
+        items.append(item)
+        cutoff = item["Timestamp"] - RETENTION
+        if items[0]["Timestamp"] < cutoff:
+            items[:] = [i for i in items if i["Timestamp"] >= cutoff]
 
 
 def history(account_id: str, region: str) -> list[dict[str, Any]]:
