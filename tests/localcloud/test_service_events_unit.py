@@ -153,3 +153,34 @@ def test_update_diff_ignores_empty_properties_and_follows_parameters() -> None:
     new = {"A": {"Type": "AWS::SQS::Queue"}, "B": dict(old["B"]), "D": {"Type": "AWS::SNS::Topic"}}
     assert cfn_template.resource_diff(old, new, set()) == {"Add": ["D"], "Modify": [], "Remove": ["C"]}
     assert cfn_template.resource_diff(old, new, {"Name"})["Modify"] == ["B"]
+
+
+def test_periodic_rules_run_every_maximum_execution_frequency() -> None:
+    """Periodic rules run once per MaximumExecutionFrequency (24 h by default); change-triggered ones never on a
+    schedule (https://docs.aws.amazon.com/config/latest/APIReference/API_ConfigRule.html). Outside the server the
+    time scale is 1, so emulated and real seconds agree."""
+    from types import SimpleNamespace
+
+    from eventdeploy.localcloud.service_events.config_schedule import Scheduler, period_of
+
+    def custom(arn: str, frequency: str | None, message_type: str = "ScheduledNotification") -> SimpleNamespace:
+        detail = SimpleNamespace(message_type=message_type, maximum_execution_frequency=None)
+        return SimpleNamespace(config_rule_arn=arn, config_rule_name=arn, maximum_execution_frequency=frequency,
+                               source=SimpleNamespace(owner="CUSTOM_LAMBDA", source_details=[detail]))
+
+    hourly, daily = custom("hourly", "One_Hour"), custom("daily", None)
+    on_change = custom("on-change", None, "ConfigurationItemChangeNotification")
+    managed = SimpleNamespace(config_rule_arn="managed", config_rule_name="managed", maximum_execution_frequency=None,
+                              source=SimpleNamespace(owner="AWS", source_identifier="ECR_PRIVATE_IMAGE_SCANNING_ENABLED"))
+    assert (period_of(hourly), period_of(daily), period_of(on_change), period_of(managed)) == (3600, 86400, None, 86400)
+    runs: list[str] = []
+    scheduler = Scheduler(lambda backend, rule: runs.append(rule.config_rule_arn))
+    backend = SimpleNamespace(config_rules={r.config_rule_arn: r for r in (hourly, daily, on_change, managed)})
+    assert scheduler.tick([backend], 0.0) == []
+    assert scheduler.tick([backend], 3599.0) == []
+    assert scheduler.tick([backend], 3600.0) == ["hourly"]
+    assert scheduler.tick([backend], 86400.0) == ["hourly", "daily", "managed"]
+    assert runs == ["hourly", "hourly", "daily", "managed"]
+    del backend.config_rules["hourly"]
+    scheduler.tick([backend], 86401.0)
+    assert "hourly" not in scheduler.last_run

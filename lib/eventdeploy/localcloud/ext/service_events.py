@@ -13,6 +13,7 @@ from eventdeploy.localcloud.service_events import (
     cfn_schema,
     config_api,
     config_change_triggers,
+    config_schedule,
     config_store,
     ecr_events,
 )
@@ -24,12 +25,15 @@ def install(ctx: ExtensionContext) -> None:
     cfn_patch.install()
     config_api.install()
     config_change_triggers.install()
+    config_schedule.install()
     ctx.route(cfn_local_resources.SIGNAL_ROUTE, cfn_local_resources.signal_route)
     ctx.route(cfn_custom_resources.RESPONSE_ROUTE, cfn_custom_resources.response_route)
     ctx.on_reset(cfn_local_resources.reset)
     ctx.on_reset(cfn_lifecycle.reset)
     ctx.on_reset(config_store.store.clear)
     ctx.on_reset(config_change_triggers.reset)
+    ctx.on_reset(config_schedule.reset)
     ctx.on_shutdown(config_change_triggers.shutdown)
+    ctx.on_shutdown(config_schedule.shutdown)
     # Reading the registry schemas takes seconds: do it now rather than in the first CreateStack.
     threading.Thread(target=cfn_schema.registry_types, args=("us-east-1",), name="cfn-schemas", daemon=True).start()
