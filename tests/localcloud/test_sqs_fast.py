@@ -223,6 +223,24 @@ def test_fifo_deduplication_outlives_delete(aws: Callable[..., Any]) -> None:
     assert _counts(sqs, url)["ApproximateNumberOfMessages"] == 0
 
 
+def test_fifo_sequence_numbers_increase(aws: Callable[..., Any]) -> None:
+    """Every FIFO send returns a SequenceNumber, and it keeps increasing (also with content-based dedup).
+
+    https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessage.html
+    """
+    sqs = aws("sqs")
+    url = sqs.create_queue(QueueName=_name("seq", fifo=True),
+                           Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true"})["QueueUrl"]
+    numbers = [int(sqs.send_message(QueueUrl=url, MessageBody=f"s{i}", MessageGroupId="g")["SequenceNumber"])
+               for i in range(3)]
+    batch = sqs.send_message_batch(QueueUrl=url, Entries=[
+        {"Id": str(i), "MessageBody": f"b{i}", "MessageGroupId": "g"} for i in range(3)])
+    numbers += [int(e["SequenceNumber"]) for e in batch["Successful"]]
+    assert numbers == sorted(numbers) and len(set(numbers)) == len(numbers)
+    got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["SequenceNumber"])["Messages"]
+    assert [int(m["Attributes"]["SequenceNumber"]) for m in got] == numbers
+
+
 def test_fifo_content_based_deduplication(aws: Callable[..., Any]) -> None:
     """With ContentBasedDeduplication the body's SHA-256 is the deduplication id.
 

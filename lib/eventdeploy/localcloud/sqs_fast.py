@@ -76,6 +76,8 @@ class MessageStore:
         self.deleted_handles: set[str] = set()
         self.deleted_order: deque[str] = deque()
         self.ops = OpCounter()
+        # Start from the clock in microseconds so numbers look like AWS's large ones and differ across restarts.
+        self.last_sequence = int(time.time() * 1_000_000) * 1000
 
     # ---- state transitions -------------------------------------------------------------------------------------
 
@@ -130,6 +132,11 @@ class MessageStore:
                 self._remove(message)
 
     # ---- add / remove ------------------------------------------------------------------------------------------
+
+    def next_sequence_number(self) -> str:
+        """The next FIFO sequence number: 20 digits, increasing within the queue."""
+        self.last_sequence += 1
+        return f"{self.last_sequence:020d}"
 
     def _dedup_key(self, message: Any) -> Any:
         if getattr(self.queue, "deduplication_scope", "queue") == "messageGroup":
@@ -524,6 +531,10 @@ def install() -> None:
                 message.id = original.id
                 message.sequence_number = original.sequence_number
                 return
+            if store.fifo:
+                # SendMessage docs: every FIFO message gets a SequenceNumber that keeps increasing (moto drew 20
+                # random digits, and none at all under content-based deduplication).
+                message.sequence_number = store.next_sequence_number()
             store.add(message, now)
             store.cond.notify_all()
         _feed_event_source_mappings(self)
