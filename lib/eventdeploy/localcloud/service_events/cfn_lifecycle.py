@@ -1,14 +1,12 @@
-"""Stack create/update/delete run resource by resource, asynchronously, failing and rolling back as AWS does.
+"""Stack create and delete run resource by resource, asynchronously, failing and rolling back as AWS does.
 
 Follows https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/view-stack-events.html (stack and
 resource status codes) and https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stack-failure-options.html
 (OnFailure ROLLBACK/DO_NOTHING/DELETE, DisableRollback). A create goes CREATE_IN_PROGRESS → CREATE_COMPLETE; if a
 resource fails: resource CREATE_FAILED (with the reason) → stack ROLLBACK_IN_PROGRESS ("The following resource(s)
-failed to create: [X]. Rollback requested by user.") → created resources deleted → ROLLBACK_COMPLETE. An update goes
-UPDATE_IN_PROGRESS → UPDATE_COMPLETE_CLEANUP_IN_PROGRESS → UPDATE_COMPLETE, or on failure
-UPDATE_ROLLBACK_IN_PROGRESS → UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS → UPDATE_ROLLBACK_COMPLETE. A delete goes
-DELETE_IN_PROGRESS → DELETE_COMPLETE (or DELETE_FAILED). The API call returns at once (IN_PROGRESS); the work runs on
-a worker thread, so callers wait with the CloudFormation waiters as on AWS.
+failed to create: [X]. Rollback requested by user.") → created resources deleted → ROLLBACK_COMPLETE. A delete goes
+DELETE_IN_PROGRESS → DELETE_COMPLETE (or DELETE_FAILED). Updates are ``cfn_update``'s. The API call returns at once
+(IN_PROGRESS); the work runs on a worker thread, so callers wait with the CloudFormation waiters as on AWS.
 
 How to make a stack fail on purpose with real CloudFormation (deterministic here and on AWS): give it
 ``AWS::CloudFormation::WaitConditionHandle`` plus an ``AWS::CloudFormation::WaitCondition`` with ``Timeout: "1"``
@@ -98,7 +96,8 @@ def failure_reason(exc: BaseException, resource_type: str = "") -> str:
             f'Request ID: {uuid.uuid4()})" (RequestToken: {uuid.uuid4()}, HandlerErrorCode: {handler_code})')
 
 
-def _physical_id(instance: Any) -> str:
+def physical_id(instance: Any) -> str:
+    """The resource's physical id ('' when it has none yet)."""
     try:
         value = getattr(instance, "physical_resource_id", "")
     except Exception:
@@ -175,7 +174,7 @@ def update_one(stack: Any, logical_id: str, body: dict[str, Any], previous: Any)
     return parse_and_update_resource(logical_id, body, stack.resource_map, stack.account_id, stack.region_name)
 
 
-def _create_resources(stack: Any, order: list[str], only: set[str] | None = None,
+def create_resources(stack: Any, order: list[str], only: set[str] | None = None,
                       deadline: float | None = None) -> tuple[list[str], str | None]:
     """Create resources in order; returns (created logical ids, failed logical id or None)."""
     resource_map = stack.resource_map
@@ -199,7 +198,7 @@ def _create_resources(stack: Any, order: list[str], only: set[str] | None = None
             if partial is not None:  # half-made: the rollback must delete it too
                 resource_map._parsed_resources[logical_id] = partial
             return created, logical_id
-        physical = _physical_id(instance)
+        physical = physical_id(instance)
         resource_event(stack, logical_id, physical, resource_type, "CREATE_IN_PROGRESS",
                        "Resource creation Initiated")
         resource_event(stack, logical_id, physical, resource_type, "CREATE_COMPLETE")
@@ -207,7 +206,7 @@ def _create_resources(stack: Any, order: list[str], only: set[str] | None = None
     return created, None
 
 
-def _delete_resources(stack: Any, logical_ids: list[str], json_map: dict[str, Any]) -> list[str]:
+def delete_resources(stack: Any, logical_ids: list[str], json_map: dict[str, Any]) -> list[str]:
     """Delete resources in reverse creation order; returns the logical ids that failed to delete."""
     resource_map = stack.resource_map
     failed: list[str] = []
@@ -215,7 +214,7 @@ def _delete_resources(stack: Any, logical_ids: list[str], json_map: dict[str, An
         body = json_map.get(logical_id) or {}
         resource_type = body.get("Type", "")
         instance = resource_map._parsed_resources.get(logical_id)
-        physical = _physical_id(instance)
+        physical = physical_id(instance)
         if body.get("DeletionPolicy") == "Retain":
             resource_event(stack, logical_id, physical, resource_type, "DELETE_SKIPPED")
             resource_map._parsed_resources.pop(logical_id, None)
@@ -245,7 +244,8 @@ def existing_resources(stack: Any) -> list[str]:
     return [lid for lid in order if lid in resource_map._parsed_resources]
 
 
-def _register_exports(backend: Any, stack: Any) -> None:
+def register_exports(backend: Any, stack: Any) -> None:
+    """Make the stack's exports importable (ValidationError-like failure if another stack exports a name)."""
     stack.lc_reveal = True
     try:
         backend._validate_export_uniqueness(stack)
@@ -253,16 +253,6 @@ def _register_exports(backend: Any, stack: Any) -> None:
             backend.exports[export.name] = export
     finally:
         stack.lc_reveal = False
-
-
-def _replace_exports(stack: Any) -> None:
-    """After an update: the stack exports what its new outputs export, and nothing else."""
-    from moto.cloudformation.models import cloudformation_backends
-
-    backend = cloudformation_backends[stack.account_id][stack.region_name]
-    for name in [n for n, e in backend.exports.items() if e.exporting_stack_id == stack.stack_id]:
-        backend.exports.pop(name, None)
-    _register_exports(backend, stack)
 
 
 def create(backend: Any, stack: Any, order: list[str], on_failure: str) -> None:
@@ -277,12 +267,12 @@ def create(backend: Any, stack: Any, order: list[str], on_failure: str) -> None:
     deadline = time.monotonic() + clock.scaled(float(timeout_minutes) * 60) if timeout_minutes else None
     outer_deadline = local.set_stack_deadline(deadline)  # a nested stack restores its parent's on return
     try:
-        created, failed = _create_resources(stack, order, deadline=deadline)
+        created, failed = create_resources(stack, order, deadline=deadline)
     finally:
         local.set_stack_deadline(outer_deadline)
     if failed is None:
         try:
-            _register_exports(backend, stack)
+            register_exports(backend, stack)
         except Exception as exc:
             stack._add_stack_event("CREATE_FAILED", failure_reason(exc))
             return
@@ -295,7 +285,7 @@ def create(backend: Any, stack: Any, order: list[str], on_failure: str) -> None:
         stack._add_stack_event("CREATE_FAILED", reason)
         return
     stack._add_stack_event("ROLLBACK_IN_PROGRESS", reason + "Rollback requested by user.")
-    undeleted = _delete_resources(stack, [*created, failed], resource_map._resource_json_map)
+    undeleted = delete_resources(stack, [*created, failed], resource_map._resource_json_map)
     if undeleted:
         stack._add_stack_event("ROLLBACK_FAILED", f"The following resource(s) failed to delete: "
                                                   f"[{', '.join(undeleted)}]. ")
@@ -303,124 +293,6 @@ def create(backend: Any, stack: Any, order: list[str], on_failure: str) -> None:
     stack._add_stack_event("ROLLBACK_COMPLETE")
     if on_failure == "DELETE":
         delete(backend, stack)
-
-
-def update(backend: Any, stack: Any, template: str, parameters: dict[str, Any] | None,
-           role_arn: str | None, tags: dict[str, str] | None, disable_rollback: bool) -> None:
-    """The body of UpdateStack after UPDATE_IN_PROGRESS was recorded."""
-    from moto.cloudformation.parsing import OutputMap
-
-    resource_map = stack.resource_map
-    old = {
-        "template": resource_map._template, "json_map": resource_map._resource_json_map,
-        "input_parameters": resource_map.input_parameters,
-    }
-    new_dict = stack.parse_template(template)
-    try:
-        order = cfn_template.validate(new_dict)
-        changed = {k for k, v in (parameters or {}).items() if resource_map.input_parameters.get(k) != v}
-        diff = cfn_template.resource_diff(resource_map._resource_json_map, new_dict["Resources"], changed)
-    except Exception as exc:
-        stack._add_stack_event("UPDATE_ROLLBACK_IN_PROGRESS", failure_reason(exc))
-        stack._add_stack_event("UPDATE_ROLLBACK_COMPLETE")
-        return
-
-    def load(template_dict: dict[str, Any], input_parameters: dict[str, Any]) -> None:
-        resource_map._template = template_dict
-        resource_map.input_parameters = input_parameters
-        resource_map.load_mapping()
-        resource_map.load_parameters()
-        resource_map.load_conditions()
-        resource_map._resource_json_map = template_dict["Resources"]
-
-    load(new_dict, parameters if parameters else old["input_parameters"])
-    added: list[str] = []
-    modified: dict[str, Any] = {}
-    failed: str | None = None
-    failed_verb = "update"
-    for logical_id in order:
-        body = new_dict["Resources"][logical_id]
-        if logical_id in diff["Add"]:
-            created, failed = _create_resources(stack, order, only={logical_id})
-            added.extend(created)
-            if failed:
-                added.append(failed)
-                failed_verb = "create"
-                break
-        elif logical_id in diff["Modify"]:
-            previous = resource_map._parsed_resources.get(logical_id)
-            resource_event(stack, logical_id, _physical_id(previous), body["Type"], "UPDATE_IN_PROGRESS")
-            try:
-                changed = update_one(stack, logical_id, body, previous)
-            except Exception as exc:
-                resource_event(stack, logical_id, _physical_id(previous), body["Type"], "UPDATE_FAILED",
-                               failure_reason(exc, body["Type"]))
-                failed = logical_id
-                break
-            modified[logical_id] = previous
-            if changed is not None:
-                resource_map._parsed_resources[logical_id] = changed
-            resource_event(stack, logical_id, _physical_id(changed or previous), body["Type"], "UPDATE_COMPLETE")
-    if failed is None:
-        stack._add_stack_event("UPDATE_COMPLETE_CLEANUP_IN_PROGRESS")
-        _delete_replaced(stack, modified)
-        _delete_resources(stack, [lid for lid in existing_order(old["json_map"], old["template"])
-                                  if lid in diff["Remove"] and lid in resource_map._parsed_resources],
-                          old["json_map"])
-        stack.template = template
-        stack.template_dict = new_dict
-        stack.output_map = OutputMap(resource_map, new_dict, stack.stack_id)
-        _replace_exports(stack)
-        stack.role_arn = role_arn
-        if parameters:
-            stack.parameters = parameters
-        if tags is not None:
-            stack.tags = tags
-        stack._add_stack_event("UPDATE_COMPLETE")
-        return
-    reason = f"The following resource(s) failed to {failed_verb}: [{failed}]. "
-    if disable_rollback:
-        stack._add_stack_event("UPDATE_FAILED", reason)
-        return
-    stack._add_stack_event("UPDATE_ROLLBACK_IN_PROGRESS", reason)
-    load(old["template"], old["input_parameters"])
-    for logical_id, previous in reversed(list(modified.items())):
-        body = old["json_map"][logical_id]
-        resource_event(stack, logical_id, _physical_id(resource_map._parsed_resources.get(logical_id)),
-                       body["Type"], "UPDATE_IN_PROGRESS")
-        try:
-            restored = update_one(stack, logical_id, body, resource_map._parsed_resources.get(logical_id))
-        except Exception as exc:
-            resource_event(stack, logical_id, _physical_id(previous), body["Type"], "UPDATE_FAILED",
-                           failure_reason(exc, body["Type"]))
-            stack._add_stack_event("UPDATE_ROLLBACK_FAILED", f"The following resource(s) failed to update: "
-                                                             f"[{logical_id}]. ")
-            return
-        if restored is not None:
-            resource_map._parsed_resources[logical_id] = restored
-        resource_event(stack, logical_id, _physical_id(restored or previous), body["Type"], "UPDATE_COMPLETE")
-    stack._add_stack_event("UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS")
-    _delete_resources(stack, added, new_dict["Resources"])
-    stack.output_map = OutputMap(resource_map, old["template"], stack.stack_id)
-    stack._add_stack_event("UPDATE_ROLLBACK_COMPLETE")
-
-
-def _delete_replaced(stack: Any, modified: dict[str, Any]) -> None:
-    """Cleanup phase: delete the old custom resources whose provider answered an Update with a new physical id."""
-    for logical_id, previous in modified.items():
-        current = stack.resource_map._parsed_resources.get(logical_id)
-        if not isinstance(previous, custom.CustomResource) or _physical_id(current) == previous.physical_resource_id:
-            continue
-        old_id, resource_type = previous.physical_resource_id, previous.cf_resource_type
-        current_status = stack.lc_resource_status[logical_id]
-        resource_event(stack, logical_id, old_id, resource_type, "DELETE_IN_PROGRESS")
-        try:
-            previous.delete(stack.account_id, stack.region_name)
-        except Exception as exc:  # a failed cleanup leaves the old resource behind; the update stands
-            resource_event(stack, logical_id, old_id, resource_type, "DELETE_FAILED", failure_reason(exc, resource_type))
-        else:
-            resource_event(stack, logical_id, old_id, resource_type, "DELETE_COMPLETE")
-        stack.lc_resource_status[logical_id] = current_status  # those events were about the old physical resource
 
 
 def existing_order(json_map: dict[str, Any], template: dict[str, Any]) -> list[str]:
@@ -434,7 +306,7 @@ def existing_order(json_map: dict[str, Any], template: dict[str, Any]) -> list[s
 def delete(backend: Any, stack: Any) -> None:
     """The body of DeleteStack: delete every existing resource, then move the stack to the deleted ones."""
     stack._add_stack_event("DELETE_IN_PROGRESS", "User Initiated")
-    failed = _delete_resources(stack, existing_resources(stack), stack.resource_map._resource_json_map)
+    failed = delete_resources(stack, existing_resources(stack), stack.resource_map._resource_json_map)
     if failed:
         stack._add_stack_event("DELETE_FAILED", f"The following resource(s) failed to delete: "
                                                 f"[{', '.join(failed)}]. ")

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from eventdeploy.localcloud.service_events import cfn_lifecycle as lifecycle
-from eventdeploy.localcloud.service_events import cfn_template
+from eventdeploy.localcloud.service_events import cfn_template, cfn_update
 from eventdeploy.localcloud.service_events.cfn_events import on_stack_event, request
 
 IN_PROGRESS_SUFFIX = "_IN_PROGRESS"
@@ -124,7 +124,7 @@ def start_update(stack: Any, template: str, role_arn: str | None, parameters: di
 
     def work() -> None:
         try:
-            lifecycle.update(None, stack, template, parameters, role_arn, tags, disable_rollback)
+            cfn_update.update(stack, template, parameters, role_arn, tags, disable_rollback)
         finally:
             if on_done is not None:
                 on_done()
