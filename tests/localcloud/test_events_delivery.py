@@ -718,3 +718,37 @@ def test_codepipeline_target_starts_execution(aws: Callable[..., Any]) -> None:
     [execution] = wait_for(started_by_call)
     assert execution["trigger"] == {"triggerType": "CloudWatchEvent",
                                     "triggerDetail": f"arn:aws:events:{REGION}:{ACCOUNT}:rule/{rule}"}
+
+
+def test_queue_policy_must_admit_the_rule(aws: Callable[..., Any], localcloud: Any) -> None:
+    """https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html: a target queue (and a
+    DLQ) admits EventBridge through its policy, usually conditioned on aws:SourceArn = the rule; a policy that
+    names another rule refuses delivery (NO_PERMISSIONS, not retried). (A queue with no policy at all is let
+    through by the local cloud -- more lenient than AWS.)"""
+    sqs = aws("sqs")
+
+    def admit(url: str, arn: str, rule_arn: str) -> None:
+        sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps({
+            "Version": "2012-10-17", "Statement": [{
+                "Sid": "events", "Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"},
+                "Action": "sqs:SendMessage", "Resource": arn,
+                "Condition": {"ArnEquals": {"aws:SourceArn": rule_arn}}}]})})
+
+    events = aws("events")
+    source = uid("test.policy")
+    good_rule, bad_rule = uid("admitted"), uid("refused")
+    good_arn = events.put_rule(Name=good_rule, EventPattern=json.dumps({"source": [source]}))["RuleArn"]
+    bad_arn = events.put_rule(Name=bad_rule, EventPattern=json.dumps({"source": [source]}))["RuleArn"]
+    good_url, good_q = make_queue(aws)
+    bad_url, bad_q = make_queue(aws)
+    dlq_url, dlq_arn = make_queue(aws)
+    admit(good_url, good_q, good_arn)
+    admit(bad_url, bad_q, good_arn)  # names the other rule
+    admit(dlq_url, dlq_arn, bad_arn)
+    events.put_targets(Rule=good_rule, Targets=[{"Id": "t1", "Arn": good_q}])
+    events.put_targets(Rule=bad_rule, Targets=[{"Id": "t1", "Arn": bad_q, "DeadLetterConfig": {"Arn": dlq_arn}}])
+    put(aws, source)
+    assert len(receive(aws, good_url)) == 1
+    [dead] = receive(aws, dlq_url)
+    assert attrs(dead)["ERROR_CODE"] == "NO_PERMISSIONS" and attrs(dead)["RETRY_ATTEMPTS"] == "0"
+    assert receive(aws, bad_url, timeout=0.3) == []

@@ -162,3 +162,27 @@ def test_bus_target_hop_rules() -> None:
     with pytest.raises(LoopDetected):
         check_bus_target(Arn.parse(f"arn:aws:events:{REGION}:{a}:event-bus/default"), (b, REGION, "open"),
                          dest.hops, event)
+
+
+def test_target_resource_policy_evaluation() -> None:
+    """https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html: the service principal,
+    the action (wildcards allowed), ArnLike/ArnEquals on aws:SourceArn (keys case-insensitive), Deny wins."""
+    rule = "arn:aws:events:us-east-1:123456789012:rule/r1"
+    fn = "arn:aws:lambda:us-east-1:123456789012:function:f"
+    lambda_policy = json.dumps({"Statement": [{
+        "Sid": "s", "Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"},
+        "Action": "lambda:InvokeFunction", "Resource": fn,
+        "Condition": {"ArnLike": {"AWS:SourceArn": "arn:aws:events:us-east-1:123456789012:rule/r*"}}}]})
+    ctx = {"aws:SourceArn": rule, "aws:SourceAccount": "123456789012"}
+    assert policy.service_allowed(lambda_policy, "events.amazonaws.com", "lambda:InvokeFunction", fn, ctx)
+    other = {"aws:SourceArn": "arn:aws:events:us-east-1:123456789012:rule/x", "aws:SourceAccount": "123456789012"}
+    assert not policy.service_allowed(lambda_policy, "events.amazonaws.com", "lambda:InvokeFunction", fn, other)
+    assert not policy.service_allowed(lambda_policy, "sns.amazonaws.com", "lambda:InvokeFunction", fn, ctx)
+    queue = "arn:aws:sqs:us-east-1:123456789012:q"
+    deny = json.dumps({"Statement": [
+        {"Effect": "Allow", "Principal": "*", "Action": "sqs:*", "Resource": queue},
+        {"Effect": "Deny", "Principal": {"Service": "events.amazonaws.com"}, "Action": "sqs:SendMessage",
+         "Resource": queue, "Condition": {"StringNotEquals": {"aws:SourceAccount": "123456789012"}}}]})
+    assert policy.service_allowed(deny, "events.amazonaws.com", "sqs:SendMessage", queue, ctx)
+    foreign = {"aws:SourceArn": rule.replace("123456789012", "999999999999"), "aws:SourceAccount": "999999999999"}
+    assert not policy.service_allowed(deny, "events.amazonaws.com", "sqs:SendMessage", queue, foreign)

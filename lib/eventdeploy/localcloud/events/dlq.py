@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from eventdeploy.localcloud.events.targets import Arn
+from eventdeploy.localcloud.events.targets import Arn, check_target_policy
 
 
 def dlq_attributes(rule_arn: str, target_arn: str, error_code: str, error_message: str,
@@ -25,12 +25,15 @@ def dlq_attributes(rule_arn: str, target_arn: str, error_code: str, error_messag
     return attributes
 
 
-def send_dead_letter(dlq_arn: str, event: dict[str, Any], attributes: dict[str, Any]) -> None:
-    """SendMessage the event to the DLQ in-process; raises moto's error if the queue is gone."""
+def send_dead_letter(dlq_arn: str, event: dict[str, Any], attributes: dict[str, Any], rule_arn: str) -> None:
+    """SendMessage the event to the DLQ in-process; raises if the queue is gone or its policy refuses the rule."""
     from moto.sqs.models import sqs_backends
 
     arn = Arn.parse(dlq_arn)
-    sqs_backends[arn.account][arn.region].send_message(
+    backend = sqs_backends[arn.account][arn.region]
+    queue = backend.get_queue(arn.resource)
+    check_target_policy(getattr(queue, "policy", None), "sqs:SendMessage", arn.text, rule_arn)
+    backend.send_message(
         queue_name=arn.resource, message_body=json.dumps(event, separators=(",", ":")),
         message_attributes=attributes,
     )

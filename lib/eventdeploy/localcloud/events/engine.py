@@ -320,7 +320,8 @@ class Engine:
             return
         try:
             send_dead_letter(dlq, accepted.event, dlq_attributes(
-                delivery.rule_arn, delivery.target["Arn"], error.code, error.message, exhausted, delivery.retries))
+                delivery.rule_arn, delivery.target["Arn"], error.code, error.message, exhausted, delivery.retries),
+                delivery.rule_arn)
         except Exception as exc:
             log.warning("could not send event %s to DLQ %s: %s", accepted.event.get("id"), dlq, exc)
             self.stats.target(delivery.rule_arn, delivery.target["Id"], "dlq_failed")

@@ -1,6 +1,7 @@
-"""Event bus resource policies: may account P put events on a bus owned by another account?
+"""Resource policies EventBridge meets: bus policies (may account P put events here?) and target policies
+(may events.amazonaws.com send to this queue / invoke this function for this rule?).
 
-Follows https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-event-bus-perms.html: the bus owner's own
+Bus policies follow https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-event-bus-perms.html: the bus owner's own
 account is always allowed; another account needs an Allow statement for ``events:PutEvents`` whose Principal
 names it (account id, ``arn:aws:iam::<id>:root``) or is ``*`` with conditions such as ``aws:PrincipalOrgID``;
 an explicit Deny wins. Supported condition keys: ``aws:PrincipalOrgID``, ``aws:PrincipalAccount``,
@@ -65,11 +66,15 @@ def _resource_matches(resource: Any, bus_arn: str) -> bool:
 def _condition_holds(condition: dict[str, Any], context: dict[str, Any]) -> bool:
     for operator, clauses in condition.items():
         op = operator.replace("ForAnyValue:", "")
+        if_exists = op.endswith("IfExists")
+        # ARN operators compare like their string twins for the ARNs EventBridge passes.
+        op = op.removesuffix("IfExists").replace("ArnEquals", "StringEquals").replace("ArnLike", "StringLike") \
+            .replace("ArnNotEquals", "StringNotEquals").replace("ArnNotLike", "StringNotLike")
         for key, expected in clauses.items():
             actual = context.get(key.lower())
             wanted = [str(v) for v in _as_list(expected)]
             if actual is None:
-                if not op.startswith("StringNot"):
+                if not (if_exists or op.startswith("StringNot")):
                     return False
                 continue
             actual = str(actual)
@@ -114,6 +119,43 @@ def is_allowed(policy_text: str | None, bus_arn: str, bus_account: str, sender_a
                 and _action_matches(statement.get("Action"))
                 and _resource_matches(statement.get("Resource"), bus_arn)
                 and _condition_holds(statement.get("Condition") or {}, context)):
+            continue
+        if statement.get("Effect", "Allow") == "Deny":
+            return False
+        allowed = True
+    return allowed
+
+
+def _service_principal(principal: Any, service: str) -> bool:
+    if principal == "*":
+        return True
+    if isinstance(principal, dict):
+        return service in _as_list(principal.get("Service", [])) or "*" in _as_list(principal.get("AWS", []))
+    return False
+
+
+def service_allowed(policy_text: str | None, service: str, action: str, resource_arn: str,
+                    context: dict[str, str]) -> bool:
+    """True if a resource policy lets ``service`` (e.g. events.amazonaws.com) do ``action`` on the resource.
+
+    ``context`` holds condition keys such as ``aws:SourceArn`` / ``aws:SourceAccount`` (case-insensitive, as IAM's
+    keys are). An explicit Deny wins; with no matching Allow the answer is no.
+    """
+    if not policy_text:
+        return False
+    try:
+        document = json.loads(policy_text)
+        statements = _as_list(document.get("Statement", []))
+    except (ValueError, AttributeError):
+        return False
+    lowered = {k.lower(): v for k, v in context.items()}
+    allowed = False
+    for statement in statements:
+        actions = [str(a).lower() for a in _as_list(statement.get("Action", []))]
+        if not (_service_principal(statement.get("Principal"), service)
+                and any(fnmatch.fnmatchcase(action.lower(), a) for a in actions)
+                and _resource_matches(statement.get("Resource"), resource_arn)
+                and _condition_holds(statement.get("Condition") or {}, lowered)):
             continue
         if statement.get("Effect", "Allow") == "Deny":
             return False

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from eventdeploy.localcloud import internal
+from eventdeploy.localcloud.events import policy
 
 _NOT_FOUND = {
     "ResourceNotFoundException", "AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist", "NotFound",
@@ -94,6 +95,23 @@ def _error_parts(exc: BaseException) -> tuple[str, int | None, str]:
     return name, None, str(exc)
 
 
+def check_target_policy(policy_text: str | None, action: str, resource_arn: str, rule_arn: str) -> None:
+    """Raise NO_PERMISSIONS unless the resource policy lets EventBridge do ``action`` for ``rule_arn``.
+
+    https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html: SQS queues and Lambda
+    functions admit EventBridge through their resource policy (usually with aws:SourceArn = the rule). A resource
+    with no policy at all is let through -- more lenient than AWS, so tools that never set one keep working --
+    but a policy that exists is enforced as AWS does.
+    """
+    if not policy_text:
+        return
+    parts = rule_arn.split(":")
+    context = {"aws:SourceArn": rule_arn, "aws:SourceAccount": parts[4] if len(parts) > 4 else ""}
+    if not policy.service_allowed(policy_text, "events.amazonaws.com", action, resource_arn, context):
+        raise DeliveryError("NO_PERMISSIONS", f"The resource policy of {resource_arn} does not allow "
+                            f"events.amazonaws.com to {action} for rule {rule_arn}", False)
+
+
 def send_sqs(arn: Arn, target: dict[str, Any], payload: str, event: dict[str, Any],
              rule_arn: str = "") -> None:
     """SendMessage in-process; FIFO queues get the target's MessageGroupId and the event id for deduplication."""
@@ -101,6 +119,7 @@ def send_sqs(arn: Arn, target: dict[str, Any], payload: str, event: dict[str, An
 
     backend = sqs_backends[arn.account][arn.region]
     queue = backend.get_queue(arn.resource)
+    check_target_policy(getattr(queue, "policy", None), "sqs:SendMessage", arn.text, rule_arn)
     group_id = (target.get("SqsParameters") or {}).get("MessageGroupId")
     dedup = None
     if queue.fifo_queue and queue.attributes.get("ContentBasedDeduplication") != "true":
@@ -152,6 +171,9 @@ def send_lambda(arn: Arn, target: dict[str, Any], payload: str, event: dict[str,
 
     # moto's own resolver: the docker-less (simple) backend holds the functions when docker is off.
     backend = get_backend(arn.account, arn.region)
+    statements = getattr(getattr(backend.get_function(arn.text), "policy", None), "statements", None)
+    if statements:
+        check_target_policy(json.dumps({"Statement": statements}), "lambda:InvokeFunction", arn.text, rule_arn)
     backend.invoke(arn.text, None, payload, {"X-Amz-Invocation-Type": "Event"}, {})
 
 
