@@ -41,6 +41,7 @@ REGION = "us-east-1"
 ACCOUNT = "123456789012"
 TIME_LIMIT_S = 170.0
 BASELINE_DEPTH = 500
+DRAIN_WAIT_S = 8.0
 
 
 def free_port() -> int:
@@ -114,21 +115,36 @@ def percentile(values: list[float], q: float) -> float:
 # ---- servers -----------------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Server:
+    """A server under test: where it answers and which process does the work."""
+
+    endpoint: str
+    pid: int
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds the process has used so far (all its threads), from /proc."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @contextmanager
-def local_cloud() -> Iterator[str]:
+def local_cloud() -> Iterator[Server]:
     """The eventdeploy local cloud (all extensions), real time scale, in a temporary state folder."""
     from eventdeploy.localcloud import lifecycle
 
     with tempfile.TemporaryDirectory(prefix="bench-localcloud-") as state:
         status = lifecycle.start(port=free_port(), state_dir=Path(state), time_scale=1.0)
         try:
-            yield str(status.endpoint)
+            yield Server(str(status.endpoint), int(status.pid or 0))
         finally:
             lifecycle.stop(Path(state))
 
 
 @contextmanager
-def moto_baseline() -> Iterator[str]:
+def moto_baseline() -> Iterator[Server]:
     """moto's own server, no eventdeploy extensions: the baseline."""
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="bench-moto-") as folder:
@@ -146,7 +162,7 @@ def moto_baseline() -> Iterator[str]:
                     if proc.poll() is not None or time.monotonic() > deadline:
                         raise RuntimeError(f"moto.server did not start on port {port}") from None
                     time.sleep(0.1)
-            yield endpoint
+            yield Server(endpoint, proc.pid)
         finally:
             proc.terminate()
             try:
@@ -194,6 +210,12 @@ class SqsThroughput:
     seconds: float
     drained: int
     errors: int
+    server_cpu_s: float
+
+    @property
+    def cpu_ms_per_1000(self) -> float:
+        """Server CPU milliseconds spent per 1,000 events (accepting, delivering and draining them)."""
+        return self.server_cpu_s * 1000 * 1000 / self.accepted if self.accepted else float("nan")
 
     @property
     def rate(self) -> float:
@@ -201,9 +223,10 @@ class SqsThroughput:
         return self.accepted / self.seconds if self.seconds else 0.0
 
 
-def sqs_throughput(endpoint: str, producers: int, seconds: float, consumers: int = 2,
-                   drain_wait: float = 8.0) -> SqsThroughput:
+def sqs_throughput(server: Server, producers: int, seconds: float, consumers: int = 2,
+                   drain_wait: float = 0.0) -> SqsThroughput:
     """``producers`` threads put 10-event batches for ``seconds`` while ``consumers`` threads drain the queue."""
+    endpoint = server.endpoint
     setup = setup_sqs_target(endpoint)
     accepted = [0] * producers
     errors = [0] * producers
@@ -241,6 +264,7 @@ def sqs_throughput(endpoint: str, producers: int, seconds: float, consumers: int
     producer_threads = [threading.Thread(target=produce, args=(i,), daemon=True) for i in range(producers)]
     for t in consumer_threads:
         t.start()
+    cpu_before = process_cpu_seconds(server.pid)
     started = time.perf_counter()
     for t in producer_threads:
         t.start()
@@ -251,39 +275,49 @@ def sqs_throughput(endpoint: str, producers: int, seconds: float, consumers: int
     elapsed = time.perf_counter() - started
     # Let the consumers finish what was accepted (bounded), so "drained" shows nothing was lost.
     total = sum(accepted)
-    deadline = time.monotonic() + drain_wait
+    deadline = time.monotonic() + (drain_wait or DRAIN_WAIT_S)
     while sum(drained) < total and time.monotonic() < deadline:
         time.sleep(0.1)
     stop_draining.set()
     for t in consumer_threads:
         t.join()
-    return SqsThroughput(producers, total, elapsed, sum(drained), sum(errors))
+    cpu = process_cpu_seconds(server.pid) - cpu_before
+    return SqsThroughput(producers, total, elapsed, sum(drained), sum(errors), cpu)
 
 
-def put_latency_at_depth(endpoint: str, depths: tuple[int, ...] = (0, 2000), samples: int = 15) -> dict[int, float]:
-    """Median put_events (10 entries → SQS target) latency in ms with the target queue at each depth."""
-    setup = setup_sqs_target(endpoint)
+def put_latency_at_depth(endpoint: str, depths: tuple[int, ...] = (0, 2000),
+                         samples: int = 30) -> dict[str, dict[int, float]]:
+    """Median latency in ms, per queue depth, of put_events (10 entries → SQS target) and of a direct SendMessage.
+
+    The local cloud delivers put_events asynchronously, so the SendMessage figure is where its queue depth would
+    show; moto delivers inside put_events, so there both figures grow.
+
+    One queue (and rule) per depth, filled first; the samples then alternate between them, so a change in the
+    machine's load during the phase affects every depth alike instead of biasing the last one.
+    """
+    targets = {depth: setup_sqs_target(endpoint) for depth in depths}
     events, sqs = raw_events(endpoint), raw_sqs(endpoint)
-    batch = _entries(setup.source)
-    result: dict[int, float] = {}
-    depth = 0
+    timings: dict[int, list[float]] = {depth: [] for depth in depths}
+    sends: dict[int, list[float]] = {depth: [] for depth in depths}
     try:
-        for want in depths:
-            while depth < want:
+        for depth, setup in targets.items():
+            for _ in range(0, depth, 10):
                 sqs.call("SendMessageBatch", {"QueueUrl": setup.queue_url, "Entries": [
                     {"Id": str(k), "MessageBody": "fill"} for k in range(10)]})
-                depth += 10
-            timings = []
-            for _ in range(samples):
+        for _ in range(samples):
+            for depth, setup in targets.items():
+                batch = _entries(setup.source)
                 started = time.perf_counter()
                 events.call("PutEvents", {"Entries": batch})
-                timings.append((time.perf_counter() - started) * 1000)
-            depth += samples * len(batch)
-            result[want] = statistics.median(timings)
+                timings[depth].append((time.perf_counter() - started) * 1000)
+                started = time.perf_counter()
+                sqs.call("SendMessage", {"QueueUrl": setup.queue_url, "MessageBody": "probe"})
+                sends[depth].append((time.perf_counter() - started) * 1000)
     finally:
         events.close()
         sqs.close()
-    return result
+    return {"put_events": {depth: statistics.median(v) for depth, v in timings.items()},
+            "send_message": {depth: statistics.median(v) for depth, v in sends.items()}}
 
 
 # ---- EventBridge → Lambda ----------------------------------------------------------------------------------------
@@ -482,7 +516,8 @@ def run(quick: bool, with_lambda: bool, with_baseline: bool) -> Report:
     report = Report()
     phase = 3.0 if quick else 5.0
     began = time.monotonic()
-    with local_cloud() as endpoint:
+    with local_cloud() as server:
+        endpoint = server.endpoint
         if with_lambda:
             def lambda_parts() -> None:
                 setup = setup_lambda_pipeline(endpoint)
@@ -501,30 +536,40 @@ def run(quick: bool, with_lambda: bool, with_baseline: bool) -> Report:
 
         def sqs_parts() -> None:
             for producers in (1, 8):
-                ours[producers] = sqs_throughput(endpoint, producers, phase)
+                ours[producers] = sqs_throughput(server, producers, phase)
                 r = ours[producers]
                 report.add(f"sqs: put_events accepted, {producers} producer(s)", f"{r.rate:.0f} ev/s",
                            ("target >= 2000; " if producers == 8 else "")
-                           + f"drained {r.drained}/{r.accepted}, errors {r.errors}")
-            depth = put_latency_at_depth(endpoint)
-            report.add("sqs: put_events(10) p50 at queue depth 0", f"{depth[0]:.1f} ms")
-            report.add("sqs: put_events(10) p50 at queue depth 2000", f"{depth[2000]:.1f} ms",
-                       f"ratio {depth[2000] / depth[0]:.2f}x (no collapse: ~1x)")
+                           + f"drained {r.drained}/{r.accepted} within {DRAIN_WAIT_S:.0f} s, errors {r.errors}")
+                report.add(f"sqs: server CPU per 1000 events, {producers} producer(s)",
+                           f"{r.cpu_ms_per_1000:.0f} ms", "put + deliver + receive + delete")
+            found = put_latency_at_depth(endpoint)
+            for what, label in (("put_events", "put_events(10)"), ("send_message", "SendMessage")):
+                depth = found[what]
+                report.add(f"sqs: {label} p50 at queue depth 0", f"{depth[0]:.1f} ms")
+                report.add(f"sqs: {label} p50 at queue depth 2000", f"{depth[2000]:.1f} ms",
+                           f"ratio {depth[2000] / depth[0]:.2f}x (no collapse: ~1x)")
         _guarded(report, "sqs", sqs_parts)
     if with_baseline and time.monotonic() - began < TIME_LIMIT_S - 2 * phase - 40:
-        with moto_baseline() as endpoint:
+        with moto_baseline() as server:
             def baseline_parts() -> None:
                 for producers in (1, 8):
-                    r = sqs_throughput(endpoint, producers, phase, drain_wait=3.0)
+                    r = sqs_throughput(server, producers, phase, drain_wait=3.0)
                     mine = ours.get(producers)
-                    ratio = f"local cloud is {mine.rate / r.rate:.1f}x" if mine and r.rate else ""
+                    ratio = f"local cloud is {mine.rate / r.rate:.1f}x; " if mine and r.rate else ""
                     report.add(f"baseline moto: accepted, {producers} producer(s)", f"{r.rate:.0f} ev/s",
-                               f"{ratio}; drained {r.drained}/{r.accepted}, errors {r.errors}")
+                               f"{ratio}drained {r.drained}/{r.accepted} within 3 s, errors {r.errors}")
+                    cpu_ratio = (f"local cloud uses {mine.cpu_ms_per_1000 / r.cpu_ms_per_1000:.2f}x"
+                                 if mine and r.accepted else "")
+                    report.add(f"baseline moto: server CPU per 1000 events, {producers} producer(s)",
+                               f"{r.cpu_ms_per_1000:.0f} ms", cpu_ratio)
                 # moto's fill cost grows with the square of the depth (~70 s to reach 2,000 here): stop at 500.
-                depth = put_latency_at_depth(endpoint, depths=(0, BASELINE_DEPTH), samples=6)
-                report.add("baseline moto: put_events(10) p50 at depth 0", f"{depth[0]:.1f} ms")
-                report.add(f"baseline moto: put_events(10) p50 at depth {BASELINE_DEPTH}",
-                           f"{depth[BASELINE_DEPTH]:.1f} ms", f"ratio {depth[BASELINE_DEPTH] / depth[0]:.2f}x")
+                found = put_latency_at_depth(server.endpoint, depths=(0, BASELINE_DEPTH), samples=6)
+                for what, label in (("put_events", "put_events(10)"), ("send_message", "SendMessage")):
+                    depth = found[what]
+                    report.add(f"baseline moto: {label} p50 at depth 0", f"{depth[0]:.1f} ms")
+                    report.add(f"baseline moto: {label} p50 at depth {BASELINE_DEPTH}",
+                               f"{depth[BASELINE_DEPTH]:.1f} ms", f"ratio {depth[BASELINE_DEPTH] / depth[0]:.2f}x")
             _guarded(report, "baseline", baseline_parts)
     else:
         report.add("baseline moto", "skipped", "time budget" if with_baseline else "--no-baseline")
@@ -535,7 +580,7 @@ def run(quick: bool, with_lambda: bool, with_baseline: bool) -> Report:
 def main(argv: list[str] | None = None) -> None:
     """Parse options, run the benchmark, print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="3 s phases instead of 6 s")
+    parser.add_argument("--quick", action="store_true", help="3 s phases instead of 5 s")
     parser.add_argument("--no-lambda", action="store_true", help="skip the Lambda phases")
     parser.add_argument("--no-baseline", action="store_true", help="skip the bare moto baseline")
     args = parser.parse_args(argv)
