@@ -149,3 +149,30 @@ def test_concurrent_threads_keep_counts_consistent() -> None:
     queue = backend.get_queue(name)
     assert sorted(received) == sorted(f"{t}-{i}" for t in range(8) for i in range(300))
     assert (queue.approximate_number_of_messages, queue.approximate_number_of_messages_not_visible) == (0, 0)
+
+
+def test_dispatch_caches_answer_what_moto_computed() -> None:
+    """The request-dispatch caches (module list, action names, account lookup) give moto's own answers."""
+    import os
+
+    import moto
+    from moto import backends as moto_backends
+    from moto.core import responses as moto_responses
+    from moto.core.base_backend import BackendDict
+    from moto.sqs.models import sqs_backends
+    from moto.sqs.responses import SQSResponse
+
+    from eventdeploy.localcloud import dispatch_fast
+
+    dispatch_fast.install()
+    root = os.path.dirname(moto.__file__)
+    listed = sorted(d for d in os.listdir(root) if os.path.isdir(os.path.join(root, d)) and not d.startswith("__"))
+    assert list(moto_backends.list_of_moto_modules()) == listed
+    assert "sqs" in moto_backends.list_of_moto_modules() and None not in moto_backends.list_of_moto_modules()
+    names = moto_responses.method_names_from_class(SQSResponse)
+    assert {"receive_message", "send_message", "delete_message"} <= names
+    assert moto_responses.method_names_from_class(SQSResponse) is names
+    account = str(uuid.uuid4().int)[:12]
+    first = sqs_backends[account]
+    assert sqs_backends[account] is first
+    assert sqs_backends in BackendDict._instances
