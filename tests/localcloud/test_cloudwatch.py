@@ -159,6 +159,7 @@ def test_in_process_publish_is_visible_to_every_api(aws: Aws, localcloud: Any) -
 
     https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_ListMetrics.html
     """
+    import urllib.error
     import urllib.request
 
     cw = aws("cloudwatch")
@@ -184,6 +185,14 @@ def test_in_process_publish_is_visible_to_every_api(aws: Aws, localcloud: Any) -
                                   "Dimensions": [{"Name": "FunctionName", "Value": fn}]},
                                   "Period": 60, "Stat": "SampleCount"}}])
     assert sum(data["MetricDataResults"][0]["Values"]) == 3.0
+    with urllib.request.urlopen(f"{localcloud.endpoint}/_localcloud/cloudwatch/stats", timeout=10) as resp:
+        totals = json.loads(resp.read())
+    assert totals["series"] >= 1 and totals["points"] >= 1
+    bad = urllib.request.Request(f"{localcloud.endpoint}/_localcloud/cloudwatch/publish", method="POST",
+                                 data=json.dumps({"namespace": "X", "name": "Y"}).encode())
+    with pytest.raises(urllib.error.HTTPError) as err:
+        urllib.request.urlopen(bad, timeout=10)
+    assert err.value.code == 400 and "value" in err.value.read().decode()
 
 
 def _tap(aws: Aws, alarm_prefix: str) -> str:
