@@ -87,6 +87,26 @@ def test_retention_drops_events_older_than_the_period() -> None:
     assert [e.when for e in book.retained(key, 1)] == [now - 3600, now]
 
 
+def test_long_replay_runs_at_most_the_running_cap() -> None:
+    """A replay over many minutes shortens its per-minute pause so RUNNING stays under MAX_RUNNING_SECONDS."""
+    book, key, delivered = _book_with_events([60.0 * m for m in range(500)])
+    replay = _Replay("long", 0.0, 60.0 * 500)
+    original = (arch.STARTING_SECONDS, arch.MAX_RUNNING_SECONDS)
+    arch.STARTING_SECONDS, arch.MAX_RUNNING_SECONDS = 0.0, 0.5
+    started = time.monotonic()
+    try:
+        book.start_replay(replay, key, 0, "bus")
+        while (replay.state is None or replay.state.value not in ("COMPLETED", "FAILED")) and \
+                time.monotonic() - started < 10:
+            time.sleep(0.01)
+    finally:
+        arch.STARTING_SECONDS, arch.MAX_RUNNING_SECONDS = original
+    assert replay.state.value == "COMPLETED"
+    assert len(delivered) == 500
+    # 499 pauses of 1 s each would take minutes; capped, the whole replay takes about half a second.
+    assert time.monotonic() - started < 5
+
+
 def test_replay_delivers_only_window_in_time_order_with_replay_name() -> None:
     """A replay delivers [start, end) in event-time order, each event tagged with replay-name, then completes."""
     book, key, delivered = _book_with_events([300.0, 100.0, 200.0, 400.0])

@@ -34,9 +34,11 @@ log = logging.getLogger("eventdeploy.localcloud.events.archive")
 
 MANAGED_BY = "prod.vhs.events.aws.internal"
 NAME_RE = re.compile(r"^[\.\-_A-Za-z0-9]+$")
-# Emulated seconds a replay spends STARTING, and between two minutes of event time while RUNNING.
+# Emulated seconds a replay spends STARTING, and between two minutes of event time while RUNNING; a long replay
+# shortens the pause so that RUNNING lasts at most MAX_RUNNING_SECONDS (runbooks run at time scale 1).
 STARTING_SECONDS = 2.0
 MINUTE_PAUSE_SECONDS = 1.0
+MAX_RUNNING_SECONDS = 60.0
 DAY_SECONDS = 86_400.0
 
 Deliver = Callable[[str, str, str, dict[str, Any], "list[str] | None"], None]
@@ -252,6 +254,8 @@ class ReplayRun:
                 return
             self._set("RUNNING")
             ordered = sorted(self.events, key=lambda e: e.when)
+            minutes = {int((e.when - self.range_start) // 60) for e in ordered}
+            pause = min(MINUTE_PAUSE_SECONDS, MAX_RUNNING_SECONDS / max(1, len(minutes) - 1))
             for index, stored in enumerate(ordered):
                 if self.stop.is_set():
                     self._finish("CANCELLED")
@@ -263,7 +267,7 @@ class ReplayRun:
                 following = ordered[index + 1] if index + 1 < len(ordered) else None
                 minute_now = int((stored.when - self.range_start) // 60)
                 if following is not None and int((following.when - self.range_start) // 60) != minute_now:
-                    if self._wait(MINUTE_PAUSE_SECONDS):
+                    if self._wait(pause):
                         self._finish("CANCELLED")
                         return
             self._finish("CANCELLED" if self.stop.is_set() else "COMPLETED")
