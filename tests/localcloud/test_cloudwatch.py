@@ -400,7 +400,7 @@ def test_trimmed_mean_alarm(aws: Aws) -> None:
 
 
 def test_lambda_alarm_action_gets_documented_payload(aws: Aws) -> None:
-    """A Lambda alarm action is invoked asynchronously with the documented payload (alarmData, previousState).
+    """A Lambda alarm action needs CloudWatch's resource policy, then gets the documented payload asynchronously.
 
     https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarms-and-actions-Lambda.html
     """
@@ -427,10 +427,27 @@ def test_lambda_alarm_action_gets_documented_payload(aws: Aws) -> None:
                                        Environment={"Variables": {"TAP": queue_url}})["FunctionArn"]
     cw = aws("cloudwatch")
     name = f"cw-lambda-{tag}"
-    cw.put_metric_alarm(AlarmName=name, Namespace=_ns(), MetricName="Errors", Statistic="Sum", Period=60,
-                        EvaluationPeriods=1, Threshold=1.0, ComparisonOperator="GreaterThanOrEqualToThreshold",
-                        AlarmActions=[fn])
-    cw.set_alarm_state(AlarmName=name, StateValue="ALARM", StateReason="drill")
+
+    def drill(alarm: str) -> None:
+        cw.put_metric_alarm(AlarmName=alarm, Namespace=_ns(), MetricName="Errors", Statistic="Sum", Period=60,
+                            EvaluationPeriods=1, Threshold=1.0, ComparisonOperator="GreaterThanOrEqualToThreshold",
+                            AlarmActions=[fn])
+        cw.set_alarm_state(AlarmName=alarm, StateValue="ALARM", StateReason="drill")
+
+    # Without a resource policy for CloudWatch's principal the invoke is refused (and recorded as failed).
+    unauthorized = f"cw-lambda-noperm-{tag}"
+    drill(unauthorized)
+    failed: list[dict[str, Any]] = []
+    deadline = time.monotonic() + 10
+    while not failed and time.monotonic() < deadline:
+        failed = cw.describe_alarm_history(AlarmName=unauthorized, HistoryItemType="Action")["AlarmHistoryItems"]
+        time.sleep(0.05)
+    assert failed and failed[0]["HistorySummary"] == f"Failed to execute action {fn}"
+    assert "not authorized" in json.loads(failed[0]["HistoryData"])["error"]
+    aws("lambda").add_permission(FunctionName=fn, StatementId="alarms", Action="lambda:InvokeFunction",
+                                 Principal="lambda.alarms.cloudwatch.amazonaws.com",
+                                 SourceArn=f"arn:aws:cloudwatch:us-east-1:123456789012:alarm:{name}")
+    drill(name)
     [event] = _drain_events(sqs, queue_url, 1, timeout=40.0)
     assert event["source"] == "aws.cloudwatch" and event["alarmArn"].endswith(f":alarm:{name}")
     assert event["accountId"] == "123456789012" and event["region"] == "us-east-1"

@@ -243,3 +243,30 @@ def test_alarm_history_keeps_two_weeks() -> None:
                                                                    now - timedelta(days=15)))
     history.add_history(account, "us-east-1", history.history_item(_Alarm(), "StateUpdate", "new", {}, now))
     assert [i["HistorySummary"] for i in history.history(account, "us-east-1")] == ["new"]
+
+
+def test_lambda_action_policy_needs_cloudwatch_principal_and_matching_source() -> None:
+    """Only a policy for lambda.alarms.cloudwatch.amazonaws.com whose conditions match the alarm lets it invoke.
+
+    https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarms-and-actions-Lambda.html
+    """
+    from eventdeploy.localcloud.cloudwatch.action_policy import allows_alarm
+
+    arn = "arn:aws:cloudwatch:us-east-1:111122223333:alarm:high-errors"
+
+    def policy(principal: object, condition: dict | None = None, effect: str = "Allow") -> dict:
+        st = {"Effect": effect, "Principal": principal, "Action": "lambda:InvokeFunction"}
+        if condition:
+            st["Condition"] = condition
+        return {"Statement": [st]}
+
+    svc = {"Service": "lambda.alarms.cloudwatch.amazonaws.com"}
+    assert allows_alarm(policy(svc), arn, "111122223333")
+    assert allows_alarm(policy(svc, {"ArnLike": {"AWS:SourceArn": "arn:aws:cloudwatch:*:*:alarm:high-*"}}), arn,
+                        "111122223333")
+    assert not allows_alarm(policy(svc, {"ArnLike": {"AWS:SourceArn": "arn:aws:cloudwatch:*:*:alarm:low-*"}}),
+                            arn, "111122223333")
+    assert not allows_alarm(policy(svc, {"StringEquals": {"AWS:SourceAccount": "999999999999"}}), arn,
+                            "111122223333")
+    assert not allows_alarm(policy({"Service": "events.amazonaws.com"}), arn, "111122223333")
+    assert not allows_alarm(None, arn, "111122223333")

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from eventdeploy.localcloud.cloudwatch import metricdata
+from eventdeploy.localcloud.cloudwatch import action_policy, metricdata
 from eventdeploy.localcloud.cloudwatch.history import add_history, history_item, now_dt
 
 log = logging.getLogger("eventdeploy.localcloud.cloudwatch")
@@ -220,8 +220,17 @@ def _run_action(account_id: str, region: str, alarm: Any, action: str, message: 
             )
         elif service == "lambda":
             # https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarms-and-actions-Lambda.html
-            internal.client("lambda", parts[4], parts[3]).invoke(
-                FunctionName=action, InvocationType="Event", Payload=json.dumps(lambda_event).encode())
+            client = internal.client("lambda", parts[4], parts[3])
+            try:
+                policy = client.get_policy(FunctionName=action)["Policy"]
+            except client.exceptions.ResourceNotFoundException:
+                policy = None
+            if not action_policy.allows_alarm(policy, alarm.alarm_arn, account_id):
+                raise PermissionError(
+                    f"CloudWatch is not authorized to invoke {action}: give the function a resource policy for "
+                    f"principal {action_policy.PRINCIPAL} (aws lambda add-permission --principal "
+                    f"{action_policy.PRINCIPAL} --source-arn {alarm.alarm_arn} ...)")
+            client.invoke(FunctionName=action, InvocationType="Event", Payload=json.dumps(lambda_event).encode())
         else:
             raise ValueError(f"the local cloud runs SNS and Lambda alarm actions, not {service or action!r}")
     except Exception as exc:
