@@ -205,6 +205,30 @@ def test_fifo_group_returns_in_order_after_visibility_expires(aws: Callable[...,
     assert [m["Body"] for m in again][:1] == ["one"]
 
 
+def test_fifo_receive_request_attempt_id_returns_same_messages(aws: Callable[..., Any]) -> None:
+    """Retrying ReceiveMessage with the same ReceiveRequestAttemptId returns the same messages and handles,
+    until one of them is deleted.
+
+    https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_ReceiveMessage.html
+    """
+    sqs = aws("sqs")
+    url = sqs.create_queue(QueueName=_name("attempt", fifo=True),
+                           Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true"})["QueueUrl"]
+    for body in ("a1", "a2"):
+        sqs.send_message(QueueUrl=url, MessageBody=body, MessageGroupId="a")
+    sqs.send_message(QueueUrl=url, MessageBody="b1", MessageGroupId="b")
+    first = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=2, VisibilityTimeout=60,
+                                ReceiveRequestAttemptId="try-1")["Messages"]
+    again = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=2, VisibilityTimeout=60,
+                                ReceiveRequestAttemptId="try-1")["Messages"]
+    assert [(m["Body"], m["ReceiptHandle"]) for m in again] == [(m["Body"], m["ReceiptHandle"]) for m in first]
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=first[0]["ReceiptHandle"])
+    # A message was modified: the attempt id no longer repeats; the call receives afresh (only group b is free).
+    fresh = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=60,
+                                ReceiveRequestAttemptId="try-1")["Messages"]
+    assert [m["Body"] for m in fresh] == ["b1"]
+
+
 def test_fifo_deduplication_outlives_delete(aws: Callable[..., Any]) -> None:
     """A duplicate sent within 5 minutes is accepted but not delivered, even after the first was deleted.
 

@@ -18,6 +18,7 @@ https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-d
 
 from __future__ import annotations
 
+import contextvars
 import copy
 import heapq
 import itertools
@@ -40,6 +41,8 @@ DELETED_HANDLES_KEPT = 200_000
 MAX_TOTAL_VISIBILITY_MS = 43_200_000
 
 _patched = False
+# The ReceiveRequestAttemptId of the ReceiveMessage request being served (moto's backend signature lacks it).
+RECEIVE_ATTEMPT_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar("receive_attempt_id", default=None)
 
 
 def now_ms() -> float:
@@ -76,6 +79,7 @@ class MessageStore:
         self.deleted_handles: set[str] = set()
         self.deleted_order: deque[str] = deque()
         self.ops = OpCounter()
+        self.attempts: dict[str, tuple[float, list[tuple[Any, int]]]] = {}
         # Start from the clock in microseconds so numbers look like AWS's large ones and differ across restarts.
         self.last_sequence = int(time.time() * 1_000_000) * 1000
 
@@ -294,6 +298,31 @@ class MessageStore:
                 self._take(message, visibility_timeout, now, taken)
         for group in served:
             self._offer_group(group)
+
+    def remember_attempt(self, attempt: str, taken: list[Any], now: float) -> None:
+        """Record what a FIFO receive with ``ReceiveRequestAttemptId`` returned, for 5 minutes."""
+        if len(self.attempts) > 10_000:
+            self.attempts = {k: v for k, v in self.attempts.items() if v[0] > now}
+        self.attempts[attempt] = (now + DEDUPLICATION_INTERVAL_MS, [(m, m._fd_gen) for m in taken])
+
+    def repeat_attempt(self, attempt: str, visibility_timeout: int, now: float) -> list[Any] | None:
+        """The same messages and receipt handles as the first call with ``attempt``, with their visibility
+        timeout restarted, if none was deleted or had its visibility changed since; else None."""
+        self.advance(now)
+        found = self.attempts.get(attempt)
+        if found is None or found[0] <= now:
+            self.attempts.pop(attempt, None)
+            return None
+        pairs = found[1]
+        if any(self.messages.get(m.id) is not m or m._fd_state != INFLIGHT or m._fd_gen != gen for m, gen in pairs):
+            del self.attempts[attempt]
+            return None
+        for message, _ in pairs:
+            message.visible_at = now + visibility_timeout * 1000
+            message._fd_gen += 1
+            self._schedule(message, message.visible_at)
+        self.attempts[attempt] = (found[0], [(m, m._fd_gen) for m, _ in pairs])
+        return [m for m, _ in pairs]
 
     def next_due(self) -> float | None:
         """When the next delayed or in-flight message becomes receivable (ms), if any."""
@@ -559,10 +588,18 @@ def install() -> None:
                         visibility_timeout: int, message_attribute_names: list[str] | None = None) -> list[Any]:
         queue = self.get_queue(queue_name)
         store = store_of(queue)
+        attempt = RECEIVE_ATTEMPT_ID.get() if store.fifo else None
+        if attempt:
+            with store.cond:
+                again = store.repeat_attempt(attempt, int(visibility_timeout or 0), now_ms())
+            if again is not None:
+                return [_reply_copy(m, message_attribute_names or []) for m in again]
         deadline = time.monotonic() + (wait_seconds_timeout or 0)
         while True:
             with store.cond:
                 taken, to_dlq = store.receive(int(count), int(visibility_timeout or 0), now_ms())
+                if attempt and taken:
+                    store.remember_attempt(attempt, taken, now_ms())
                 if not taken and not to_dlq and wait_seconds_timeout:
                     remaining = deadline - time.monotonic()
                     if remaining <= 0:
@@ -579,6 +616,20 @@ def install() -> None:
                 return [_reply_copy(m, message_attribute_names or []) for m in taken]
 
     backend_cls.receive_message = receive_message
+
+    from moto.sqs.responses import SQSResponse
+
+    previous_response_receive = SQSResponse.receive_message
+
+    def response_receive_message(self: Any) -> Any:
+        # moto does not read ReceiveRequestAttemptId; hand it to the backend for this request only.
+        token = RECEIVE_ATTEMPT_ID.set(self._get_param("ReceiveRequestAttemptId"))
+        try:
+            return previous_response_receive(self)
+        finally:
+            RECEIVE_ATTEMPT_ID.reset(token)
+
+    SQSResponse.receive_message = response_receive_message
 
     def change_message_visibility(self: Any, queue_name: str, receipt_handle: str, visibility_timeout: int) -> None:
         queue = self.get_queue(queue_name)
