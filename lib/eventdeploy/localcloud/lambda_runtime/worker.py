@@ -169,7 +169,8 @@ class Worker:
                     request_id, "Runtime.ExitError", f"Runtime exited with error: {self._exit_text()}"),
                     "Runtime.ExitError")
             if time.perf_counter() > deadline:
-                self.kill()
+                self.proc.kill()
+                self.proc.wait(timeout=5)
                 return self._finish_dead(request_id, "timeout", _error_payload(
                     request_id, "Sandbox.Timedout", f"Init phase did not complete within {INIT_LIMIT_S:.2f} seconds"),
                     "Sandbox.Timedout")
