@@ -325,6 +325,28 @@ def test_process_exit_is_runtime_exit_error(aws: Callable[..., Any], make_functi
     assert invoke_json(client, name)[1] != pid
 
 
+def test_memory_over_memory_size_is_runtime_out_of_memory(aws: Callable[..., Any],
+                                                          make_function: Callable[..., str]) -> None:
+    """A handler whose memory outgrows MemorySize is killed: Runtime.OutOfMemory, REPORT with the error type.
+
+    https://docs.aws.amazon.com/lambda/latest/dg/configuration-memory.html
+    """
+    name = make_function("""
+        import time
+        def handler(event, context):
+            hog = b"x" * (300 * 1024 * 1024)
+            time.sleep(2)
+            return len(hog)
+    """, MemorySize=128, Timeout=10)
+    resp = aws("lambda").invoke(FunctionName=name, LogType="Tail")
+    body = json.loads(resp["Payload"].read())
+    assert resp["FunctionError"] == "Unhandled"
+    assert body["errorType"] == "Runtime.OutOfMemory"
+    assert body["errorMessage"].endswith("Error: Runtime exited with error: signal: killed")
+    log = base64.b64decode(resp["LogResult"]).decode()
+    assert "Max Memory Used: 128 MB" in log and "Status: error\tError Type: Runtime.OutOfMemory" in log
+
+
 def test_unhandled_exception_shape(aws: Callable[..., Any], make_function: Callable[..., str]) -> None:
     """An exception raised by the handler comes back as FunctionError Unhandled with Lambda's error object.
 

@@ -135,17 +135,21 @@ class Worker:
         # Lambda splits records on newlines only; the runtime joins a traceback's lines with \r to keep it one record.
         return [line for line in text.rstrip("\n").split("\n")]
 
-    def _max_memory_mb(self) -> int:
-        """Peak resident memory of the process (VmHWM), rounded up to MB, as REPORT's Max Memory Used."""
+    def _memory_mb(self, field: str) -> int:
+        """``VmHWM`` (peak) or ``VmRSS`` (current) resident memory of the process, rounded up to MB."""
         try:
             if self._status_fd is None:
                 self._status_fd = os.open(f"/proc/{self.proc.pid}/status", os.O_RDONLY)
             # One pread on a kept descriptor: this runs on every invocation.
             text = os.pread(self._status_fd, 8192, 0).decode("ascii", errors="replace")
-            start = text.index("VmHWM:")
-            return max(1, -(-int(text[start + 6:text.index("kB", start)]) // 1024))
+            start = text.index(field) + len(field)
+            return max(1, -(-int(text[start:text.index("kB", start)]) // 1024))
         except (OSError, ValueError):
             return 0
+
+    def _max_memory_mb(self) -> int:
+        """Peak resident memory, as REPORT's Max Memory Used."""
+        return self._memory_mb("VmHWM:")
 
     def _wait_init(self, request_id: str) -> Outcome | None:
         """Wait for the runtime's first ``/next``; an Outcome if init failed instead."""
@@ -214,6 +218,16 @@ class Worker:
             if remaining <= 0:
                 break
             reply = self.api.wait_reply(min(remaining, 0.1))
+            if reply is None and self._memory_mb("VmRSS:") > self.spec.memory_mb:
+                # Over its memory size Lambda's sandbox kills the runtime (sampled here every 0.1 s).
+                self.proc.kill()
+                self.proc.wait(timeout=5)
+                out = self._finish_dead(request_id, "exit", _error_payload(
+                    request_id, "Runtime.OutOfMemory", "Runtime exited with error: signal: killed"),
+                    "Runtime.OutOfMemory", (time.perf_counter() - start) * 1000.0)
+                out.init_duration_ms, out.max_memory_mb = init_ms, self.spec.memory_mb
+                out.lines = pre_lines + out.lines
+                return out
             if reply is None and self.proc.poll() is not None:
                 reply = self.api.wait_reply(0)
                 if reply is None:
