@@ -171,3 +171,21 @@ def test_ledger_stages_names_handler_rows_handled() -> None:
     out = observe.ledger_stages(raw)
     assert out["stage"].tolist() == ["handled", "handled"]
     assert out["at_ms"].tolist() == [1767225600000, 1767225601500]
+
+
+def test_flow_counts_each_injected_event_once_per_series(world: dict[str, pd.DataFrame]) -> None:
+    """Delivered counts only injected events (not what handlers put on the bus); failed joins all three places."""
+    from eventdeploy import loadtest
+
+    extra = _tap([("id-handler-put-this", "r-rollback", 40)])
+    evidence = loadtest.Evidence(stages=world["stages"], executions=world["execs"],
+                                 tap=pd.concat([world["tap"], extra], ignore_index=True),
+                                 dead_letters=world["dlq"], on_failure=world["on_failure"])
+    rec = observe.reconcile(world["injected"], world["stages"], world["execs"], evidence.tap, world["dlq"],
+                            world["on_failure"])
+    times = observe.stage_times(world["injected"], world["stages"], world["execs"], evidence.tap)
+    rates = loadtest.rates(loadtest.flow(world["injected"], evidence, rec, times))
+    assert rates["sent"]["events"] == 13
+    assert rates["delivered"]["events"] == 7
+    assert rates["completed"]["events"] == 4  # ok, dup, tap-only, stack
+    assert rates["failed"]["events"] == 4  # poison (OnFailure), sm-fail (rolled back), dead and twice (DLQ)

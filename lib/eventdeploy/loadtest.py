@@ -97,12 +97,18 @@ def stage_times(injected: pd.DataFrame, evidence: Evidence) -> pd.DataFrame:
 
 
 def flow(injected: pd.DataFrame, evidence: Evidence, reconciled: pd.DataFrame, times: pd.DataFrame) -> pd.DataFrame:
-    """Sent, delivered, completed and failed per second."""
+    """Sent, delivered, completed and failed injected events per second (each counted when it reached that)."""
+    ours = set(injected["event_id"].dropna())
+    delivered = evidence.tap[evidence.tap["event_id"].isin(ours)].groupby("event_id")["delivered_ms"].min()
     done = times.groupby("trace_id")["at_ms"].max()
-    completed = reconciled.loc[reconciled["outcome"] == "completed", "trace_id"]
-    failed_at = pd.concat([evidence.dead_letters["at_ms"], evidence.on_failure["at_ms"]], ignore_index=True)
-    return observe.throughput({"sent": injected["sent_ms"], "delivered": evidence.tap["delivered_ms"],
-                               "completed": done.reindex(completed).dropna(), "failed": failed_at})
+    ended = reconciled.set_index("trace_id")
+    completed = done.reindex(ended.index[ended["outcome"] == "completed"]).dropna()
+    in_state_machine = ended.index[(ended["outcome"] == "failed") & (ended["where"] == "state_machine")]
+    queued = pd.concat([evidence.dead_letters, evidence.on_failure], ignore_index=True)
+    queued = queued[queued["event_id"].isin(ours)].groupby("event_id")["at_ms"].min()
+    failed = pd.concat([done.reindex(in_state_machine).dropna(), queued], ignore_index=True)
+    return observe.throughput({"sent": injected["sent_ms"], "delivered": delivered, "completed": completed,
+                               "failed": failed})
 
 
 def rates(flow_frame: pd.DataFrame) -> dict[str, dict[str, float]]:
