@@ -648,3 +648,34 @@ def test_describe_alarms_for_metric_matches_dimensions_and_statistic(aws: Aws) -
     both = cw.describe_alarms_for_metric(Namespace=ns, MetricName="Errors",
                                          Dimensions=[{"Name": "Fn", "Value": "a"}])["MetricAlarms"]
     assert sorted(a["AlarmName"] for a in both) == [f"a-{tag}", f"c-{tag}"]
+
+
+def test_configuration_change_events_for_create_update_delete(aws: Aws) -> None:
+    """Creating, updating and deleting an alarm each put a CloudWatch Alarm Configuration Change event.
+
+    https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch-and-eventbridge.html
+    """
+    sqs, events, cw = aws("sqs"), aws("events"), aws("cloudwatch")
+    tag = uuid.uuid4().hex[:8]
+    url = sqs.create_queue(QueueName=f"cw-config-{tag}")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.put_rule(Name=f"cw-config-{tag}", EventPattern=json.dumps({
+        "source": ["aws.cloudwatch"], "detail-type": ["CloudWatch Alarm Configuration Change"],
+        "detail": {"alarmName": [f"cfg-{tag}"]}}))
+    events.put_targets(Rule=f"cw-config-{tag}", Targets=[{"Id": "tap", "Arn": arn}])
+    base = {"AlarmName": f"cfg-{tag}", "Namespace": _ns(), "MetricName": "Errors", "Statistic": "Sum",
+            "Period": 60, "EvaluationPeriods": 1, "ComparisonOperator": "GreaterThanThreshold"}
+    cw.put_metric_alarm(**base, Threshold=70.0)
+    cw.put_metric_alarm(**base, Threshold=80.0)
+    cw.delete_alarms(AlarmNames=[f"cfg-{tag}"])
+    # Delivery order is not promised, so index the events by their operation.
+    got = {e["detail"]["operation"]: e for e in _drain_events(sqs, url, 3)}
+    assert sorted(got) == ["create", "delete", "update"]
+    create, update = got["create"], got["update"]
+    assert create["resources"] == [f"arn:aws:cloudwatch:us-east-1:123456789012:alarm:cfg-{tag}"]
+    assert create["detail"]["state"]["value"] == "INSUFFICIENT_DATA"
+    config = update["detail"]["configuration"]
+    assert (config["threshold"], update["detail"]["previousConfiguration"]["threshold"]) == (80.0, 70.0)
+    assert config["comparisonOperator"] == "GreaterThanThreshold" and config["evaluationPeriods"] == 1
+    assert config["metrics"][0]["metricStat"]["metric"]["name"] == "Errors"
+    assert config["alarmActions"] == [] and config["actionsEnabled"] is True

@@ -99,6 +99,7 @@ def put_metric_alarm(self: Any, *args: Any, **kwargs: Any) -> Any:
     _validate_alarm(kwargs)
     name = kwargs.get("name", args[0] if args else None)
     previous = self.alarms.get(name)
+    previous_config = notify.full_configuration(previous) if previous is not None else None
     ext = kwargs.get("extended_statistic")
     if ext and not ext.startswith("p"):
         # moto accepts only pNN; AWS also takes tm90, IQM, PR(n:m)... (validated above), so hand moto a stand-in.
@@ -123,6 +124,7 @@ def put_metric_alarm(self: Any, *args: Any, **kwargs: Any) -> Any:
     history.add_history(self.account_id, self.region_name, history.history_item(
         alarm, "ConfigurationUpdate", f'Alarm "{alarm.name}" {"updated" if previous else "created"}',
         {"type": kind, "version": "1.0", "alarmName": alarm.name}, when))
+    notify.on_configuration_change(self.account_id, self.region_name, alarm, kind.lower(), previous_config)
     return alarm
 
 
@@ -135,6 +137,7 @@ def delete_alarms(self: Any, alarm_names: list[str]) -> None:
         history.add_history(self.account_id, self.region_name, history.history_item(
             alarm, "ConfigurationUpdate", f'Alarm "{alarm.name}" deleted',
             {"type": "Delete", "version": "1.0", "alarmName": alarm.name}, when))
+        notify.on_configuration_change(self.account_id, self.region_name, alarm, "delete")
 
 
 def update_state(self: Any, reason: str, reason_data: str, state_value: str) -> None:

@@ -11,6 +11,7 @@ import json
 import logging
 import queue
 import threading
+import uuid
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -81,7 +82,8 @@ def configuration(alarm: Any) -> dict[str, Any]:
             metrics.append(entry)
     else:
         metrics.append({
-            "id": f"{alarm.name}-m1",
+            # AWS shows a generated UUID here; derive it from the ARN so it stays the same for the alarm.
+            "id": str(uuid.uuid5(uuid.NAMESPACE_URL, alarm.alarm_arn)),
             "metricStat": {
                 "metric": {"dimensions": _dims_map(alarm.dimensions), "name": alarm.metric_name,
                            "namespace": alarm.namespace},
@@ -170,6 +172,45 @@ def on_state_change(account_id: str, region: str, alarm: Any, old: dict[str, Any
             log.exception("emitting the state-change event of alarm %s failed", alarm.name)
         for action in actions:
             _run_action(account_id, region, alarm, action, message, lambda_event)
+
+    _outbox.put(deliver)
+
+
+def full_configuration(alarm: Any) -> dict[str, Any]:
+    """The ``configuration`` of a Configuration Change event: the alarm's settings as well as what it watches."""
+    block = configuration(alarm)
+    if not getattr(alarm, "rule", None):
+        block.update({"evaluationPeriods": int(alarm.evaluation_periods), "threshold": alarm.threshold,
+                      "comparisonOperator": alarm.comparison_operator,
+                      "treatMissingData": alarm.treat_missing_data or "missing"})
+        if alarm.datapoints_to_alarm:
+            block["datapointsToAlarm"] = int(alarm.datapoints_to_alarm)
+    updated = alarm.configuration_updated_timestamp
+    block.update({"alarmName": alarm.name, "actionsEnabled": bool(alarm.actions_enabled),
+                  "timestamp": _state_block("", "", None, updated)["timestamp"],
+                  "okActions": list(alarm.ok_actions), "alarmActions": list(alarm.alarm_actions),
+                  "insufficientDataActions": list(alarm.insufficient_data_actions)})
+    return block
+
+
+def on_configuration_change(account_id: str, region: str, alarm: Any, operation: str,
+                            previous: dict[str, Any] | None = None) -> None:
+    """Queue the ``CloudWatch Alarm Configuration Change`` event of a create, update or delete."""
+    detail: dict[str, Any] = {
+        "alarmName": alarm.name, "operation": operation,
+        "state": {"value": alarm.state_value,
+                  "timestamp": _state_block("", "", None, alarm.state_updated_timestamp)["timestamp"]},
+        "configuration": full_configuration(alarm),
+    }
+    if previous is not None:
+        detail["previousConfiguration"] = previous
+    arn = alarm.alarm_arn
+
+    def deliver() -> None:
+        from eventdeploy.localcloud.events.emit import emit_service_event
+
+        emit_service_event(account_id, region, "aws.cloudwatch", "CloudWatch Alarm Configuration Change", detail,
+                           [arn])
 
     _outbox.put(deliver)
 
