@@ -307,7 +307,9 @@ def metrics_panel(frame: pd.DataFrame, title: str) -> Figure:
         ax = fig.add_subplot(rows, cols, n + 1)
         chosen = frame[(frame["namespace"] == namespace) & (frame["metric"] == metric) & (frame["stat"] == stat)]
         for m, (dims, series) in enumerate(chosen.groupby("dimensions", sort=False)):
-            ax.plot(series["time"], series["value"], marker=".", linewidth=1, label=str(dims) or "(account)",
+            # The last dimension (rule or function name) tells the lines apart; the bus is the same for all.
+            label = str(dims).split(",")[-1].split("=")[-1] or "(account)"
+            ax.plot(series["time"], series["value"], marker=".", linewidth=1, label=label,
                     color=STAGE_COLORS[m % len(STAGE_COLORS)])
         unit = "ms" if metric == "Duration" else "count"
         ax.set_title(f"{namespace} {metric} ({stat})", fontsize=9)

@@ -122,13 +122,14 @@ def rates(flow_frame: pd.DataFrame) -> dict[str, dict[str, float]]:
 
 
 def metric_queries(p: Provisioner) -> list[dict[str, Any]]:
-    """The CloudWatch metrics that show the load: the bus's rules (AWS/Events) and the handlers (AWS/Lambda)."""
+    """The CloudWatch metrics that show the load: the bus's rules (AWS/Events), the handlers and the state
+    machine's task functions (AWS/Lambda)."""
     queries: list[dict[str, Any]] = []
     for suffix in names.RULES.values():
         dims = {"EventBusName": p.name(names.BUS), "RuleName": p.name(suffix)}
         queries += [{"namespace": "AWS/Events", "metric": m, "dimensions": dims, "stat": "Sum"}
                     for m in ("MatchedEvents", "Invocations", "FailedInvocations")]
-    for function in list(names.HANDLERS):
+    for function in [*names.HANDLERS, *names.STEP_FUNCTIONS]:
         dims = {"FunctionName": p.name(function)}
         queries += [{"namespace": "AWS/Lambda", "metric": m, "dimensions": dims, "stat": "Sum"}
                     for m in ("Invocations", "Errors", "Throttles")]
