@@ -5,8 +5,12 @@ visibility change and attribute read (the three approximate counts), so a queue 
 queue gets a ``MessageStore``: messages indexed by id and receipt handle, a heap of messages ready to receive
 (standard queues: oldest first; FIFO queues: one entry per unlocked message group), a heap of timed state changes
 (delay and visibility expiry, applied lazily), counters per state, a deduplication index that outlives deletion,
-and a retention heap. Every operation holds the queue's own lock, so concurrent producers and consumers cannot
-corrupt it, and never holds it while waiting (long polling waits on the queue's condition).
+and a retention heap. Every change holds the queue's own lock, so concurrent producers and consumers cannot
+corrupt it, and never holds it while waiting (long polling waits on the queue's condition); reading the counts
+takes no lock unless a timed change is due, so attribute reads never queue behind senders.
+
+Also as AWS documents and moto does not: MessageNotInflight from ChangeMessageVisibility (single and batch, per
+entry), deduplication that outlives deletion, increasing FIFO SequenceNumbers, ReceiveRequestAttemptId retries.
 
 Semantics follow the SQS documentation:
 https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-visibility-timeout.html,
