@@ -184,3 +184,16 @@ def test_periodic_rules_run_every_maximum_execution_frequency() -> None:
     del backend.config_rules["hourly"]
     scheduler.tick([backend], 86401.0)
     assert "hourly" not in scheduler.last_run
+
+
+def test_stacks_from_before_a_reset_are_abandoned() -> None:
+    """After a reset, a worker still finishing an old stack records and emits nothing for it."""
+    from types import SimpleNamespace
+
+    from eventdeploy.localcloud.service_events import cfn_events
+
+    old = SimpleNamespace()
+    assert not cfn_events.abandoned(old)
+    cfn_events.reset()
+    assert cfn_events.abandoned(old)
+    assert not cfn_events.abandoned(SimpleNamespace())

@@ -7,6 +7,7 @@ import threading
 from eventdeploy.localcloud.extensions import ExtensionContext
 from eventdeploy.localcloud.service_events import (
     cfn_custom_resources,
+    cfn_events,
     cfn_lifecycle,
     cfn_local_resources,
     cfn_patch,
@@ -28,7 +29,9 @@ def install(ctx: ExtensionContext) -> None:
     config_schedule.install()
     ctx.route(cfn_local_resources.SIGNAL_ROUTE, cfn_local_resources.signal_route)
     ctx.route(cfn_custom_resources.RESPONSE_ROUTE, cfn_custom_resources.response_route)
+    ctx.on_reset(cfn_events.reset)
     ctx.on_reset(cfn_local_resources.reset)
+    ctx.on_reset(cfn_custom_resources.reset)
     ctx.on_reset(cfn_lifecycle.reset)
     ctx.on_reset(config_store.store.clear)
     ctx.on_reset(config_change_triggers.reset)

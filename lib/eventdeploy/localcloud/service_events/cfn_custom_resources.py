@@ -159,6 +159,16 @@ def update(stack: Any, previous: CustomResource, properties: dict[str, Any]) -> 
                           response.get("Data") or {})
 
 
+def reset() -> None:
+    """Answer every waiting request FAILED, so no stack worker outlives a reset."""
+    with _lock:
+        waiting = list(_pending.values())
+    for pending in waiting:
+        with pending.answered:
+            pending.response = {"Status": "FAILED", "Reason": "the local cloud was reset"}
+            pending.answered.notify_all()
+
+
 def response_route(environ: dict[str, Any], body: bytes) -> tuple[int, Any]:
     """Admin route behind every ResponseURL: record the provider's answer."""
     token = (parse_qs(environ.get("QUERY_STRING", "")).get("request") or [""])[0]

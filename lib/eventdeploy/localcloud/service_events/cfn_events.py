@@ -21,6 +21,21 @@ RESOURCE_DETAIL_TYPE = "CloudFormation Resource Status Change"
 
 # The ClientRequestToken of the API call being served on this thread, before a stack object carries it.
 request = threading.local()
+# Bumped by a reset: stacks of an older generation are gone, and a worker still finishing one stays silent.
+_generation = [0]
+
+
+def abandoned(stack: Any) -> bool:
+    """True for a stack that a reset removed (its worker may still be running)."""
+    generation = getattr(stack, "lc_generation", None)
+    if generation is None:
+        stack.lc_generation = generation = _generation[0]
+    return bool(generation != _generation[0])
+
+
+def reset() -> None:
+    """Abandon every existing stack."""
+    _generation[0] += 1
 
 
 def operation_token(stack: Any) -> str:
@@ -56,6 +71,8 @@ def resource_status_detail(
 
 def on_stack_event(stack: Any, status: str, reason: str | None) -> None:
     """Bring the stack's status in line with the stack event just recorded, and emit it."""
+    if abandoned(stack):
+        return
     stack.status = status
     when = stack.events[-1].timestamp if stack.events else None
     if status in ("UPDATE_IN_PROGRESS", "ROLLBACK_IN_PROGRESS", "UPDATE_ROLLBACK_IN_PROGRESS"):
@@ -78,6 +95,8 @@ def resource_event(
     """Record one resource status change on ``stack`` (and its SNS notification targets) and emit it."""
     from moto.cloudformation.models import Event
 
+    if abandoned(stack):
+        return
     event = Event(
         stack_id=stack.stack_id, stack_name=stack.name, logical_resource_id=logical_id,
         physical_resource_id=physical_id or "", resource_type=resource_type, resource_status=status,

@@ -168,5 +168,7 @@ def signal_route(environ: dict[str, Any], body: bytes) -> tuple[int, Any]:
 
 
 def reset() -> None:
-    """Forget every handle (the stacks that held them are gone)."""
+    """Fail every waiting condition and forget every handle (the stacks that held them are gone)."""
+    for handle in list(_handles.values()):
+        handle.signal({"Status": "FAILURE", "UniqueId": "localcloud", "Reason": "the local cloud was reset"})
     _handles.clear()
