@@ -98,4 +98,8 @@ class Evaluator:
     def _run(self) -> None:
         # Floor the real wait so a tiny time scale does not turn the loop into a busy spin.
         while not self._stop.wait(max(0.05, clock.scaled(TICK_S))):
-            evaluate_due()
+            try:
+                evaluate_due()
+            except Exception:
+                # A bad tick (e.g. a backend reset mid-iteration) must not end alarm evaluation for good.
+                log.exception("alarm evaluation tick failed")
