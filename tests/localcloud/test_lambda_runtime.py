@@ -864,3 +864,24 @@ def test_account_settings_report_the_local_quota(localcloud: Any, aws: Callable[
     assert settings["AccountLimit"]["UnreservedConcurrentExecutions"] == 15
     assert settings["AccountUsage"]["FunctionCount"] == 1
     assert settings["AccountUsage"]["TotalCodeSize"] > 0
+
+
+def test_async_system_error_retried_until_event_age(aws: Callable[..., Any]) -> None:
+    """An event the runtime cannot start (here: a package that is not a zip) is retried with backoff, not counted
+    as a function error, and discarded as EventAgeExceeded when too old.
+
+    https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html
+    """
+    url, arn = _destination_queue(aws)
+    role = aws("iam").create_role(RoleName=unique("r"), AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    name = unique("fn")
+    client = aws("lambda")
+    client.create_function(FunctionName=name, Runtime="python3.11", Role=role, Handler="app.handler",
+                           Code={"ZipFile": b"this is not a zip archive"})
+    client.put_function_event_invoke_config(FunctionName=name, MaximumEventAgeInSeconds=60,
+                                            DestinationConfig={"OnFailure": {"Destination": arn}})
+    client.invoke(FunctionName=name, InvocationType="Event", Payload=b'{"n": 1}')
+    (record,) = _records(aws, url, 1)
+    assert record["requestContext"]["condition"] == "EventAgeExceeded"
+    assert record["requestContext"]["approximateInvokeCount"] == 0
+    assert "responseContext" not in record

@@ -136,7 +136,11 @@ class AsyncQueue:
             spec.account_id, spec.region, "AsyncEventAge", round(age_s * 1000.0), "Milliseconds", dims))
         try:
             outcome, _ = self.runtime.run(fn, spec, event.request)
-        except Throttled:
+        except Exception as exc:
+            # Throttles and system errors (the runtime could not start the function) go back to the queue with
+            # exponential backoff until the event is too old; they are not function errors.
+            if not isinstance(exc, Throttled):
+                log.warning("async invocation %s could not run, retrying: %s", event.request.request_id, exc)
             event.throttles += 1
             self._later(event, min(THROTTLE_MAX_DELAY_S, 2.0 ** (event.throttles - 1)))
             return
