@@ -324,16 +324,16 @@ def reconcile(injected: pd.DataFrame, stages: pd.DataFrame, execs: pd.DataFrame,
     ("found in none": lost) or in two ("found in two": e.g. completed and dead-lettered). Duplicates of a push
     that another event of the same repository+digest carried through are "deduplicated", not failures.
     """
-    by_deployment = stages.groupby("deployment_id")["stage"].agg(set).to_dict() if len(stages) else {}
+    by_deployment = _sets(stages, "deployment_id", "stage")
     caught = {d: e for d, e in zip(stages["deployment_id"], stages.get("error", [None] * len(stages)), strict=True)
               if isinstance(e, str) and e}
     deployments: dict[str, set[str]] = {}
     for event_id, dep in stages[stages["event_id"].notna()][["event_id", "deployment_id"]].itertuples(index=False):
         deployments.setdefault(event_id, set()).add(dep)
     status = dict(zip(execs["deployment_id"], execs["status"], strict=True))
-    tap_rules = tap.groupby("event_id")["rule"].agg(set).to_dict() if len(tap) else {}
-    dead = dlq.groupby("event_id").agg(list).to_dict("index") if len(dlq) else {}
-    gave_up = on_failure.groupby("event_id").agg(list).to_dict("index") if len(on_failure) else {}
+    tap_rules = _sets(tap, "event_id", "rule")
+    dead = _records(dlq)
+    gave_up = _records(on_failure)
     rows = []
     for ev in injected.itertuples(index=False):
         row = {"trace_id": ev.trace_id, "event_id": ev.event_id, "variant": ev.variant, "role": ev.role,
@@ -355,14 +355,11 @@ def reconcile(injected: pd.DataFrame, stages: pd.DataFrame, execs: pd.DataFrame,
                 code = (caught.get(dep) or status.get(dep)) if outcome == "failed" else None
                 terminals.append((outcome, where, code))
         if ev.event_id in dead:
-            d = dead[ev.event_id]
-            terminals += [("failed", f"dlq:{q}", c) for q, c in zip(d["queue"], d["error_code"], strict=True)]
-            row["delivery_retries"] = max(d["retry_attempts"])
+            terminals += [("failed", f"dlq:{d['queue']}", d["error_code"]) for d in dead[ev.event_id]]
+            row["delivery_retries"] = max(d["retry_attempts"] for d in dead[ev.event_id])
         if ev.event_id in gave_up:
-            f = gave_up[ev.event_id]
-            terminals += [("failed", f"on_failure:{fn}", c) for fn, c in zip(f["function"], f["error_code"],
-                                                                             strict=True)]
-            row["invoke_count"] = max(f["invoke_count"])
+            terminals += [("failed", f"on_failure:{f['function']}", f["error_code"]) for f in gave_up[ev.event_id]]
+            row["invoke_count"] = max(f["invoke_count"] for f in gave_up[ev.event_id])
         rules = tap_rules.get(ev.event_id, set())
         if ev.route in ("tap", None):
             terminals += [("completed", "tap", None) for _ in sorted(rules)]
@@ -373,8 +370,8 @@ def reconcile(injected: pd.DataFrame, stages: pd.DataFrame, execs: pd.DataFrame,
             failed = [t for t in terminals if t[0] == "failed"]
             outcome, where, code = (failed or terminals)[0]
             row.update(outcome=outcome, where=where, error_code=code, in_flight=False)
+    _resolve_duplicates(rows)
     out = pd.DataFrame(rows)
-    _resolve_duplicates(out)
     out["problem"] = None
     out.loc[out["terminals"] > 1, "problem"] = "found in two"
     lost = out["outcome"].isna() & ~out["in_flight"]
@@ -389,18 +386,36 @@ def reconcile(injected: pd.DataFrame, stages: pd.DataFrame, execs: pd.DataFrame,
     return out
 
 
-def _resolve_duplicates(out: pd.DataFrame) -> None:
+def _sets(frame: pd.DataFrame, key: str, value: str) -> dict[Any, set[Any]]:
+    """key → the set of values (a plain loop: pandas' per-group Python aggregation is far slower)."""
+    out: dict[Any, set[Any]] = {}
+    if len(frame):
+        for k, v in zip(frame[key], frame[value], strict=True):
+            out.setdefault(k, set()).add(v)
+    return out
+
+
+def _records(frame: pd.DataFrame) -> dict[Any, list[dict[str, Any]]]:
+    """event id → its rows as dicts."""
+    out: dict[Any, list[dict[str, Any]]] = {}
+    for row in frame.to_dict("records"):
+        out.setdefault(row["event_id"], []).append(row)
+    return out
+
+
+def _resolve_duplicates(rows: list[dict[str, Any]]) -> None:
     """Within a repository+digest group, members without evidence of their own were deduplicated by another."""
-    grouped = out[out["dedup_key"].notna() & (out["role"] != "poison") & (out["outcome"] != "rejected")]
-    for _, group in grouped.groupby("dedup_key"):
-        carried = group[(group["terminals"] > 0) | group["in_flight"] & group["deployment_id"].notna()]
-        if carried.empty:
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        if isinstance(row["dedup_key"], str) and row["role"] != "poison" and row["outcome"] != "rejected":
+            groups.setdefault(row["dedup_key"], []).append(row)
+    for members in groups.values():
+        carried = [m for m in members if m["terminals"] > 0 or (m["in_flight"] and isinstance(m["deployment_id"], str))]
+        if len(members) < 2 or not carried:
             continue
-        winner = carried.iloc[0]
-        idle = group.index[(group["terminals"] == 0) & group["deployment_id"].isna()]
-        out.loc[idle, "outcome"] = "deduplicated"
-        out.loc[idle, "where"] = f"same push as {winner['trace_id']}"
-        out.loc[idle, "in_flight"] = False
+        for m in members:
+            if m["terminals"] == 0 and not isinstance(m["deployment_id"], str):
+                m.update(outcome="deduplicated", where=f"same push as {carried[0]['trace_id']}", in_flight=False)
 
 
 def reconciliation_counts(reconciled: pd.DataFrame) -> dict[str, Any]:
