@@ -119,10 +119,10 @@ def test_ecr_rejected_push_emits_nothing(aws: Callable[..., Any]) -> None:
     with pytest.raises(ecr.exceptions.ImageTagAlreadyExistsException):
         ecr.put_image(repositoryName=repo, imageManifest=manifest(), imageTag="v1")
     ecr.put_image(repositoryName=repo, imageManifest=manifest(), imageTag="v2")
-    # Anything the rejected push emitted would be on the bus before v2's event.
-    tap.wait_for(lambda seen: any(e["detail"].get("image-tag") == "v2" for e in seen))
-    assert [(e["detail"]["action-type"], e["detail"]["result"], e["detail"]["image-tag"])
-            for e in tap.settle(0.5)] == [("PUSH", "SUCCESS", "v1"), ("PUSH", "SUCCESS", "v2")]
+    # Anything the rejected push emitted went on the bus before v2's event did.
+    tap.wait_for(lambda seen: {e["detail"].get("image-tag") for e in seen} >= {"v1", "v2"})
+    assert sorted((e["detail"]["action-type"], e["detail"]["result"], e["detail"]["image-tag"])
+                  for e in tap.settle(0.5)) == [("PUSH", "SUCCESS", "v1"), ("PUSH", "SUCCESS", "v2")]
 
 
 def stack_template(resources: dict[str, Any], outputs: dict[str, Any] | None = None) -> str:
