@@ -133,7 +133,8 @@ def test_bus_target_hop_rules() -> None:
     """https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-cross-account.html and
     https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html (THIRD_ACCOUNT_HOP_DETECTED,
     CROSS_ACCOUNT_INGESTION_FAILED): one account crossing is allowed when the receiving bus's policy admits the
-    sender; a second crossing, a closed bus or a missing bus fails; coming back to a bus already crossed is a loop."""
+    sender (with a RoleArn when the grant is a wildcard/organization one, per PutTargets); a second crossing, a
+    closed bus or a missing bus fails; coming back to a bus already crossed is a loop."""
     import pytest
     from moto.events.models import events_backends
 
@@ -148,20 +149,25 @@ def test_bus_target_hop_rules() -> None:
         backend.create_event_bus("closed")
     event = {"id": "e1", "source": "s", "detail-type": "d"}
     to_b = Arn.parse(f"arn:aws:events:{REGION}:{b}:event-bus/open")
-    dest = check_bus_target(to_b, (a, REGION, "default"), (), event)
+    # "open" admits everyone (a wildcard grant, like an organization's): the target must carry a RoleArn.
+    with pytest.raises(DeliveryError) as err:
+        check_bus_target(to_b, (a, REGION, "default"), (), event)
+    assert err.value.code == "CROSS_ACCOUNT_INGESTION_FAILED" and "RoleArn" in err.value.message
+    role = f"arn:aws:iam::{a}:role/put-to-b"
+    dest = check_bus_target(to_b, (a, REGION, "default"), (), event, role)
     assert (dest.account, dest.bus_name, dest.hops) == (b, "open", ((a, REGION, "default"),))
     to_c = Arn.parse(f"arn:aws:events:{REGION}:{c}:event-bus/open")
     with pytest.raises(DeliveryError) as err:
-        check_bus_target(to_c, (b, REGION, "open"), dest.hops, event)
+        check_bus_target(to_c, (b, REGION, "open"), dest.hops, event, role)
     assert err.value.code == "THIRD_ACCOUNT_HOP_DETECTED"
     for bus, code in (("closed", "CROSS_ACCOUNT_INGESTION_FAILED"), ("gone", "CROSS_ACCOUNT_INGESTION_FAILED")):
         with pytest.raises(DeliveryError) as err:
             check_bus_target(Arn.parse(f"arn:aws:events:{REGION}:{b}:event-bus/{bus}"), (a, REGION, "default"),
-                             (), event)
+                             (), event, role)
         assert err.value.code == code and not err.value.retriable
     with pytest.raises(LoopDetected):
         check_bus_target(Arn.parse(f"arn:aws:events:{REGION}:{a}:event-bus/default"), (b, REGION, "open"),
-                         dest.hops, event)
+                         dest.hops, event, role)
 
 
 def test_target_resource_policy_evaluation() -> None:

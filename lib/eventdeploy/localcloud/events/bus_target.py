@@ -4,7 +4,8 @@ https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-cross-account.html a
 https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-cross-region.html: the event keeps its ``account``,
 ``source`` and ``region``; the receiving bus's policy must allow the rule's account; an event crosses at most one
 account and one region boundary (THIRD_ACCOUNT_HOP_DETECTED / THIRD_REGION_HOP_DETECTED); a target that would
-bring it back to a bus it already passed through is not invoked (DeadLetterInvocations).
+bring it back to a bus it already passed through is not invoked (DeadLetterInvocations); a bus that admits the
+sender only through an organization (wildcard) grant requires the target to carry a RoleArn (PutTargets).
 """
 
 from __future__ import annotations
@@ -37,8 +38,10 @@ class Destination:
     hops: tuple[BusKey, ...]
 
 
-def check_bus_target(arn: Arn, here: BusKey, hops: tuple[BusKey, ...], event: dict[str, object]) -> Destination:
-    """The destination of ``event`` (now on bus ``here`` after ``hops``); raise DeliveryError as AWS would fail."""
+def check_bus_target(arn: Arn, here: BusKey, hops: tuple[BusKey, ...], event: dict[str, object],
+                     role_arn: str | None = None) -> Destination:
+    """The destination of ``event`` (now on bus ``here`` after ``hops``, target role ``role_arn``); raise
+    DeliveryError where AWS would fail the delivery."""
     from moto.events.models import events_backends
 
     account, region, _ = here
@@ -61,10 +64,18 @@ def check_bus_target(arn: Arn, here: BusKey, hops: tuple[BusKey, ...], event: di
     bus = events_backends[arn.account][arn.region].event_buses.get(bus_name)
     if bus is None:
         raise DeliveryError(missing, f"Event bus {arn.text} does not exist.", False)
-    if not policy.is_allowed(bus.policy, bus.arn, arn.account, account,
-                             str(event.get("source")), str(event.get("detail-type"))):
+    how = policy.admission(bus.policy, bus.arn, arn.account, account,
+                           str(event.get("source")), str(event.get("detail-type")))
+    if how is None:
         raise DeliveryError(
             "CROSS_ACCOUNT_INGESTION_FAILED" if crossing_account else "NO_PERMISSIONS",
             f"Account {account} is not authorized to perform events:PutEvents on {bus.arn}: "
             "the bus's resource policy does not allow it", False)
+    if how == "wildcard" and not role_arn:
+        # PutTargets docs: a bus that admits the account through an organization (not by account id) needs
+        # the target to carry a RoleArn.
+        raise DeliveryError(
+            "CROSS_ACCOUNT_INGESTION_FAILED",
+            f"{bus.arn} admits account {account} only through a wildcard/organization grant: the target "
+            "must specify a RoleArn", False)
     return Destination(arn.account, arn.region, bus_name, journey)

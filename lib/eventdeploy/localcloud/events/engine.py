@@ -280,7 +280,7 @@ class Engine:
         """Put the event, unchanged (its account and source kept), on another bus, as AWS's bus targets do."""
         accepted = delivery.accepted
         here = (accepted.account, accepted.region, accepted.bus_name)
-        dest = check_bus_target(arn, here, accepted.hops, accepted.event)
+        dest = check_bus_target(arn, here, accepted.hops, accepted.event, delivery.target.get("RoleArn"))
         self.ingest(dest.account, dest.region, dest.bus_name, accepted.event, dest.hops)
 
     def _failed(self, delivery: Delivery, error: DeliveryError) -> None:

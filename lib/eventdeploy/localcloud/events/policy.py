@@ -96,34 +96,45 @@ def _condition_holds(condition: dict[str, Any], context: dict[str, Any]) -> bool
     return True
 
 
-def is_allowed(policy_text: str | None, bus_arn: str, bus_account: str, sender_account: str,
-               source: str, detail_type: str) -> bool:
-    """True if ``sender_account`` may put an event with ``source``/``detail_type`` on the bus ``bus_arn``."""
+def admission(policy_text: str | None, bus_arn: str, bus_account: str, sender_account: str,
+              source: str, detail_type: str) -> str | None:
+    """How ``sender_account`` may put this event on the bus: "owner", "account" (a statement names the
+    account), "wildcard" (only Principal "*" statements, e.g. organization grants) or None (not allowed)."""
     if sender_account == bus_account:
-        return True
+        return "owner"
     if not policy_text:
-        return False
+        return None
     try:
         statements = _as_list(json.loads(policy_text).get("Statement", []))
     except (ValueError, AttributeError):
-        return False
+        return None
     context = {
         "aws:principalaccount": sender_account,
         "aws:principalorgid": principal_org_id(sender_account),
         "events:source": source,
         "events:detail-type": detail_type,
     }
-    allowed = False
+    how: str | None = None
     for statement in statements:
-        if not (_principal_matches(statement.get("Principal"), sender_account)
+        principal = statement.get("Principal")
+        if not (_principal_matches(principal, sender_account)
                 and _action_matches(statement.get("Action"))
                 and _resource_matches(statement.get("Resource"), bus_arn)
                 and _condition_holds(statement.get("Condition") or {}, context)):
             continue
         if statement.get("Effect", "Allow") == "Deny":
-            return False
-        allowed = True
-    return allowed
+            return None
+        if _principal_matches(principal, "\0no-account\0"):  # matches anyone: a wildcard grant
+            how = how or "wildcard"
+        else:
+            how = "account"
+    return how
+
+
+def is_allowed(policy_text: str | None, bus_arn: str, bus_account: str, sender_account: str,
+               source: str, detail_type: str) -> bool:
+    """True if ``sender_account`` may put an event with ``source``/``detail_type`` on the bus ``bus_arn``."""
+    return admission(policy_text, bus_arn, bus_account, sender_account, source, detail_type) is not None
 
 
 def _service_principal(principal: Any, service: str) -> bool:
