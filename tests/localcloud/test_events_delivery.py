@@ -181,13 +181,23 @@ def test_sqs_fifo_target_uses_message_group(aws: Callable[..., Any]) -> None:
 
 
 def test_sns_target_fans_out_to_sqs_subscription(aws: Callable[..., Any]) -> None:
-    """https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-targets.html: an SNS topic target publishes
-    the event; the topic's SQS subscription receives it."""
+    """https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-targets.html and
+    https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html (SNS permissions): an
+    SNS topic target publishes the event once the topic policy admits events.amazonaws.com; the topic's SQS
+    subscription receives it. With the default topic policy the delivery is refused (NO_PERMISSIONS)."""
     sns = aws("sns")
     topic = sns.create_topic(Name=uid("topic"))["TopicArn"]
     url, qarn = make_queue(aws)
     sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=qarn, Attributes={"RawMessageDelivery": "true"})
-    _, source = rule_to(aws, {"Arn": topic})
+    dlq_url, dlq_arn = make_queue(aws)
+    _, source = rule_to(aws, {"Arn": topic, "DeadLetterConfig": {"Arn": dlq_arn}})
+    put(aws, source, {"via": "default policy"})
+    [refused] = receive(aws, dlq_url)
+    assert attrs(refused)["ERROR_CODE"] == "NO_PERMISSIONS"
+    sns.set_topic_attributes(TopicArn=topic, AttributeName="Policy", AttributeValue=json.dumps({
+        "Version": "2012-10-17", "Statement": [{
+            "Sid": "events", "Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"},
+            "Action": "sns:Publish", "Resource": topic}]}))
     put(aws, source, {"via": "sns"})
     [message] = receive(aws, url)
     assert json.loads(message["Body"])["detail"] == {"via": "sns"}

@@ -98,10 +98,10 @@ def _error_parts(exc: BaseException) -> tuple[str, int | None, str]:
 def check_target_policy(policy_text: str | None, action: str, resource_arn: str, rule_arn: str) -> None:
     """Raise NO_PERMISSIONS unless the resource policy lets EventBridge do ``action`` for ``rule_arn``.
 
-    https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html: SQS queues and Lambda
-    functions admit EventBridge through their resource policy (usually with aws:SourceArn = the rule). A resource
-    with no policy at all is let through -- more lenient than AWS, so tools that never set one keep working --
-    but a policy that exists is enforced as AWS does.
+    https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html: SQS queues, SNS topics
+    and Lambda functions admit EventBridge through their resource policy (usually with aws:SourceArn = the rule).
+    A queue or function with no policy at all is let through -- more lenient than AWS, so tools that never set
+    one keep working -- but a policy that exists is enforced as AWS does.
     """
     if not policy_text:
         return
@@ -134,7 +134,10 @@ def send_sns(arn: Arn, target: dict[str, Any], payload: str, event: dict[str, An
     from moto.sns.models import sns_backends
 
     backend = sns_backends[arn.account][arn.region]
-    backend.get_topic(arn.text)
+    topic = backend.get_topic(arn.text)
+    # Every topic has a policy (the default one admits only its owner's principals): EventBridge needs a
+    # statement for events.amazonaws.com, as on AWS.
+    check_target_policy(getattr(topic, "policy", None), "sns:Publish", arn.text, rule_arn)
     group_id = (target.get("SqsParameters") or {}).get("MessageGroupId") if arn.resource.endswith(".fifo") else None
     backend.publish(message=payload, arn=arn.text, group_id=group_id,
                     deduplication_id=event.get("id") if group_id else None)
