@@ -35,13 +35,17 @@ def envelope(
 
 def emit_service_event(
     account_id: str, region: str, source: str, detail_type: str, detail: dict[str, Any],
-    resources: list[str] | None = None,
+    resources: list[str] | None = None, time: datetime | None = None,
 ) -> None:
-    """Put one service event on ``account_id``'s default bus in ``region``; never raises for delivery problems."""
+    """Put one service event on ``account_id``'s default bus in ``region``; never raises for delivery problems.
+
+    ``time`` is when the change happened (default: now); a service that queues its events passes it, so the
+    envelope's ``time`` is the change's, not the moment a sender thread got round to it.
+    """
     # In-process ingest: customers may not use aws.* sources through PutEvents, but the services themselves do.
     from eventdeploy.localcloud.events.engine import ingest
 
-    event = envelope(account_id, region, source, detail_type, detail, resources)
+    event = envelope(account_id, region, source, detail_type, detail, resources, time)
     try:
         ingest(account_id, region, "default", event)
     except Exception:  # the emitting service's API call must succeed whatever happens to its event

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+from datetime import UTC, datetime
 from typing import Any
 
 log = logging.getLogger("eventdeploy.localcloud.stepfunctions")
@@ -28,7 +29,8 @@ class Dispatcher:
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="sfn-status-events", daemon=True)
                 self._thread.start()
-        self._queue.put((account_id, region, source, detail_type, detail, resources))
+        # Stamp the change now: the envelope's time must be when the status changed, not when it was sent.
+        self._queue.put((account_id, region, source, detail_type, detail, resources, datetime.now(UTC)))
 
     def _run(self) -> None:
         from eventdeploy.localcloud.events.emit import emit_service_event
@@ -38,8 +40,9 @@ class Dispatcher:
             try:
                 if item is _STOP:
                     return
-                account_id, region, source, detail_type, detail, resources = item
-                emit_service_event(account_id, region, source, detail_type, detail, resources=resources)
+                account_id, region, source, detail_type, detail, resources, changed_at = item
+                emit_service_event(account_id, region, source, detail_type, detail, resources=resources,
+                                   time=changed_at)
             except Exception:  # best effort, as AWS documents for these events
                 log.exception("could not emit a Step Functions status-change event")
             finally:
