@@ -99,6 +99,30 @@ def _item(i: int) -> dict[str, Any]:
     return item
 
 
+def _reconcile_time(events: int) -> float:
+    """Seconds to reconcile ``events`` accepted events (each with a ledger deployment and a tap delivery)."""
+    import pandas as pd
+
+    planned = inject.generate(inject.Scenario(events=events, rate=0), "bench", ACCOUNT, REGION, "bench")
+    fates = [inject._Fate(sent_ms=1_760_000_000_000 + i, accepted_ms=1_760_000_000_005 + i, attempts=1,
+                          fate="accepted", event_id=f"e{i}") for i in range(events)]
+    injected = inject.frame(planned, fates, {})
+    tap = pd.DataFrame({"event_id": injected["event_id"], "trace_id": injected["trace_id"], "rule": "r",
+                        "delivered_ms": injected["sent_ms"].astype("int64") + 20})
+    stages = observe.ledger_stages(observe.items_frame(
+        [_item(i) | {"event_id": {"S": f"e{i}"}} if i % 4 == 0 else _item(i) for i in range(events)]))
+    execs = pd.DataFrame(columns=["deployment_id", "execution_arn", "status", "start_ms", "stop_ms"])
+    dead = observe.dlq_records(pd.DataFrame(columns=["body", "sent_ms", "attributes"]), "none")
+    failed = observe.on_failure_records(pd.DataFrame(columns=["body", "sent_ms"]))
+    start = time.perf_counter()
+    reconciled = observe.reconcile(injected, stages, execs, tap, dead, failed)
+    observe.latency_stats(observe.stage_times(injected, stages, execs, tap))
+    seconds = time.perf_counter() - start
+    if len(reconciled) != events:
+        raise RuntimeError(f"reconciled {len(reconciled)} of {events} events")
+    return seconds
+
+
 def collection(rb: runbook.Runbook, rows: int, scan_rows: int) -> list[dict[str, Any]]:
     """Phase 3: the collector over ``rows`` in-memory ledger items, and over ``scan_rows`` in the local DynamoDB."""
     ddb = rb.aws.client("dynamodb")
@@ -114,6 +138,7 @@ def collection(rb: runbook.Runbook, rows: int, scan_rows: int) -> list[dict[str,
     memory_s = time.perf_counter() - start
     if len(memory) != rows:
         raise RuntimeError(f"converted {len(memory)} rows of {rows}")
+    reconcile_s = _reconcile_time(rows)
     items = items[:scan_rows]
 
     def write(start: int) -> None:
@@ -132,6 +157,8 @@ def collection(rb: runbook.Runbook, rows: int, scan_rows: int) -> list[dict[str,
         raise RuntimeError(f"collected {len(frame)} rows of {len(items)}")
     return [{"phase": f"collect {rows:,} ledger rows (in memory)", "events": rows, "accepted": rows,
              "seconds": memory_s, "per_s": rows / memory_s, "retried": 0},
+            {"phase": f"reconcile + stage times for {rows:,} events", "events": rows, "accepted": rows,
+             "seconds": reconcile_s, "per_s": rows / reconcile_s, "retried": 0},
             {"phase": f"collect {len(items):,} rows (local DynamoDB, parallel Scan)", "events": len(items),
              "accepted": len(items), "seconds": scan_s, "per_s": len(items) / scan_s, "retried": 0,
              "note": f"writing them took {load_s:.1f} s"}]
