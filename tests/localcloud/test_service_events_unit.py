@@ -125,6 +125,7 @@ def test_property_errors_follow_the_registry_schema() -> None:
     assert cfn_schema.property_errors(region, "AWS::SQS::Queue", {"MaximumMessageSize": 100}) == [
         "#/MaximumMessageSize: 100 is not greater or equal to 1024"]
     assert cfn_schema.property_errors(region, "Custom::Anything", {"ServiceToken": "arn", "Whatever": 1}) == []
+    assert cfn_schema.property_errors(region, "AWS::SQS::Queue", {"DelaySeconds": {"Fn::Cidr": ["x"]}}) == []
     assert cfn_schema.property_errors(region, "Custom::Anything", {"Whatever": 1}) == [
         "#: required key [ServiceToken] not found"]
     assert cfn_schema.unrecognized_types({"AWS::SQS::Queue", "AWS::Nope::Thing", "Custom::X"}, region) == [

@@ -83,7 +83,14 @@ def _number(value: Any) -> float | None:
         return None
 
 
+def _unresolved(value: Any) -> bool:
+    # An intrinsic function the emulator could not resolve: its value is unknown, so it is not judged.
+    return isinstance(value, dict) and any(k == "Ref" or str(k).startswith("Fn::") for k in value)
+
+
 def _property_errors(name: str, value: Any, spec: dict[str, Any]) -> list[str]:
+    if _unresolved(value):
+        return []
     where = f"#/{name}"
     if "type" in spec:
         problem = _type_error(value, spec["type"])
