@@ -97,9 +97,9 @@ class Parameters(BaseModel):
     localcloud_port: int = Field(default=4566, ge=1024, le=65535)
     time_scale: float = Field(default=1.0, gt=0.0, le=1.0)
     inject_events: int = Field(default=2000, ge=1, le=1_000_000)
-    inject_rate: float = Field(default=100.0, ge=0.0, le=100_000.0)
-    inject_duplicate_ratio: float = Field(default=0.05, ge=0.0, le=0.5)
-    inject_poison_ratio: float = Field(default=0.02, ge=0.0, le=0.5)
+    inject_rate: float = Field(default=50.0, ge=0.0, le=100_000.0)
+    inject_duplicate_ratio: float = Field(default=0.02, ge=0.0, le=0.5)
+    inject_poison_ratio: float = Field(default=0.01, ge=0.0, le=0.5)
     inject_bad_ratio: float = Field(default=0.01, ge=0.0, le=0.5)
     inject_wait_s: float = Field(default=120.0, gt=0.0, le=3600.0)
 
