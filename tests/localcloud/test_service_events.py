@@ -826,3 +826,32 @@ def test_nested_stack_failure_fails_and_rolls_back_the_parent(aws: Callable[...,
     assert reason.startswith("Embedded stack arn:aws:cloudformation:") and "was not successfully created" in reason
     children = [s for s in cfn.list_stacks()["StackSummaries"] if s["StackName"].startswith(f"{name}-Child-")]
     assert [c["StackStatus"] for c in children] == ["DELETE_COMPLETE"]
+
+
+def test_cancel_update_stack_rolls_the_update_back(aws: Callable[..., Any]) -> None:
+    """CancelUpdateStack interrupts the resource being created ("Resource creation cancelled") and rolls the
+    update back ("Stack update cancelled"); outside UPDATE_IN_PROGRESS it is refused
+    (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CancelUpdateStack.html)."""
+    cfn = aws("cloudformation", account_id=new_account())
+    name = f"cancel-{uuid.uuid4().hex[:8]}"
+    original = stack_template({"Keep": {"Type": "AWS::SQS::Queue"}})
+    stack_id = cfn.create_stack(StackName=name, TemplateBody=original)["StackId"]
+    wait_stack(cfn, stack_id, {"CREATE_COMPLETE"})
+    with pytest.raises(cfn.exceptions.ClientError, match="CancelUpdateStack cannot be called"):
+        cfn.cancel_update_stack(StackName=name)
+    slow = stack_template({"Keep": {"Type": "AWS::SQS::Queue"},
+                           "Handle": {"Type": "AWS::CloudFormation::WaitConditionHandle"},
+                           "Wait": {"Type": "AWS::CloudFormation::WaitCondition",
+                                    "Properties": {"Handle": {"Ref": "Handle"}, "Timeout": "43200"}}})
+    cfn.update_stack(StackName=name, TemplateBody=slow)
+    deadline = time.monotonic() + 30
+    while ("Wait", "CREATE_IN_PROGRESS", "") not in stack_history(cfn, stack_id):
+        assert time.monotonic() < deadline, "the wait condition never started"
+        time.sleep(0.05)
+    cfn.cancel_update_stack(StackName=name)
+    assert wait_stack(cfn, stack_id, {"UPDATE_ROLLBACK_COMPLETE", "UPDATE_COMPLETE"})["StackStatus"] == (
+        "UPDATE_ROLLBACK_COMPLETE")
+    history = stack_history(cfn, stack_id)
+    assert ("Wait", "CREATE_FAILED", "Resource creation cancelled") in history
+    assert (name, "UPDATE_ROLLBACK_IN_PROGRESS", "Stack update cancelled") in history
+    assert {r["LogicalResourceId"] for r in cfn.describe_stack_resources(StackName=name)["StackResources"]} == {"Keep"}

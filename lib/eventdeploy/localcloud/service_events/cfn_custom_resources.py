@@ -22,9 +22,11 @@ from urllib.parse import parse_qs
 
 from eventdeploy.localcloud import clock, internal
 from eventdeploy.localcloud.service_events.cfn_local_resources import (
+    CANCEL_POLL_S,
     LocalResource,
     ResourceFailed,
     StackTimedOut,
+    raise_if_cancelled,
     wait_deadline,
 )
 
@@ -117,7 +119,9 @@ def send_request(stack: Any, logical_id: str, resource_type: str, request_type: 
                     raise ResourceFailed(
                         "CloudFormation did not receive a response from your Custom Resource. Please check your "
                         f"logs for requestId [{pending.request_id}].")
-                pending.answered.wait(remaining)
+                if request_type != "Delete":
+                    raise_if_cancelled("creation" if request_type == "Create" else "update")
+                pending.answered.wait(min(remaining, CANCEL_POLL_S))
     finally:
         with _lock:
             _pending.pop(token, None)

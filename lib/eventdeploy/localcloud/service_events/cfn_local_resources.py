@@ -17,6 +17,7 @@ import json
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -50,6 +51,26 @@ def set_stack_deadline(deadline: float | None) -> float | None:
     previous = getattr(_operation, "deadline", None)
     _operation.deadline = deadline
     return previous
+
+
+class OperationCancelled(ResourceFailed):
+    """CancelUpdateStack interrupted this resource's creation or update."""
+
+
+# How often a waiting resource checks whether its operation was cancelled, in real seconds.
+CANCEL_POLL_S = 0.1
+
+
+def set_cancel_check(check: Callable[[], bool] | None) -> None:
+    """Tell this thread's waits how to learn that the stack operation was cancelled (None: it cannot be)."""
+    _operation.cancelled = check
+
+
+def raise_if_cancelled(verb: str) -> None:
+    """Raise OperationCancelled ("Resource <verb> cancelled") if this thread's stack operation was cancelled."""
+    check = getattr(_operation, "cancelled", None)
+    if check is not None and check():
+        raise OperationCancelled(f"Resource {verb} cancelled")
 
 
 def wait_deadline(own_deadline: float) -> tuple[float, bool]:
@@ -145,7 +166,8 @@ def wait_for_condition(logical_id: str, properties: dict[str, Any], stack_id: st
             if remaining <= 0:
                 raise ResourceFailed(f"WaitCondition timed out. Received {len(handle.signals)} conditions "
                                      f"when expecting {count}")
-            handle.changed.wait(remaining)
+            raise_if_cancelled("creation")
+            handle.changed.wait(min(remaining, CANCEL_POLL_S))
     condition = LocalResource(logical_id, WAIT_CONDITION, f"{stack_id}/{logical_id}")
     condition.attributes["Data"] = json.dumps({str(s.get("UniqueId", "")): s.get("Data", "") for s in handle.signals})
     return condition

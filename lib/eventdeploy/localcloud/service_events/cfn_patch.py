@@ -120,6 +120,7 @@ def start_update(stack: Any, template: str, role_arn: str | None, parameters: di
     token = getattr(request, "client_request_token", None)
     disable_rollback = bool(getattr(request, "disable_rollback", False))
     stack.lc_client_request_token = token
+    stack.lc_cancel_requested = False
     stack._add_stack_event("UPDATE_IN_PROGRESS", "User Initiated")
 
     def work() -> None:
@@ -228,6 +229,16 @@ def _wrap_response(previous: Callable[..., Any], *, takes_on_failure: bool) -> C
     return handler
 
 
+def _cancel_update_stack(self: Any) -> Any:
+    from moto.core.responses import EmptyResult
+
+    stack = self.cloudformation_backend.get_stack(self._get_param("StackName"))
+    if stack.status != "UPDATE_IN_PROGRESS":
+        raise _validation_error(f"CancelUpdateStack cannot be called from current stack status: {stack.status}")
+    stack.lc_cancel_requested = True
+    return EmptyResult()
+
+
 def _update_termination_protection(self: Any) -> Any:
     from moto.core.responses import ActionResult
 
@@ -299,6 +310,7 @@ def install() -> None:
         response.execute_change_set, takes_on_failure=False)
     response.delete_stack = _wrap_response(response.delete_stack, takes_on_failure=False)  # type: ignore[method-assign]
     response.update_termination_protection = _update_termination_protection  # type: ignore[attr-defined]
+    response.cancel_update_stack = _cancel_update_stack  # type: ignore[attr-defined]
     response.list_stack_resources = _wrap_list_stack_resources(  # type: ignore[method-assign]
         response.list_stack_resources)
     responses.StackResourceDTO.__init__ = _wrap_resource_dto_init(  # type: ignore[method-assign]

@@ -14,8 +14,14 @@ from typing import Any
 
 from eventdeploy.localcloud.service_events import cfn_custom_resources as custom
 from eventdeploy.localcloud.service_events import cfn_lifecycle as lifecycle
+from eventdeploy.localcloud.service_events import cfn_local_resources as local
 from eventdeploy.localcloud.service_events import cfn_template
 from eventdeploy.localcloud.service_events.cfn_events import resource_event
+
+# CancelUpdateStack (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CancelUpdateStack.html)
+# stops the update between resources (or interrupts a waiting one) and rolls it back.
+CANCELLED = "(cancelled)"
+CANCELLED_REASON = "Stack update cancelled"
 
 
 def replace_exports(stack: Any) -> None:
@@ -26,6 +32,39 @@ def replace_exports(stack: Any) -> None:
     for name in [n for n, e in backend.exports.items() if e.exporting_stack_id == stack.stack_id]:
         backend.exports.pop(name, None)
     lifecycle.register_exports(backend, stack)
+
+
+def _apply_changes(stack: Any, new_dict: dict[str, Any], order: list[str], diff: dict[str, list[str]],
+                   ) -> tuple[list[str], dict[str, Any], str | None, str]:
+    """Add and modify resources in order; returns (added, modified {id: previous}, failed id or None, verb)."""
+    resource_map = stack.resource_map
+    added: list[str] = []
+    modified: dict[str, Any] = {}
+    for logical_id in order:
+        body = new_dict["Resources"][logical_id]
+        if getattr(stack, "lc_cancel_requested", False) and (logical_id in diff["Add"] or logical_id in diff["Modify"]):
+            return added, modified, CANCELLED, "update"
+        if logical_id in diff["Add"]:
+            created, failed = lifecycle.create_resources(stack, order, only={logical_id})
+            added.extend(created)
+            if failed:
+                added.append(failed)
+                return added, modified, failed, "create"
+        elif logical_id in diff["Modify"]:
+            previous = resource_map._parsed_resources.get(logical_id)
+            resource_event(stack, logical_id, lifecycle.physical_id(previous), body["Type"], "UPDATE_IN_PROGRESS")
+            try:
+                changed = lifecycle.update_one(stack, logical_id, body, previous)
+            except Exception as exc:
+                resource_event(stack, logical_id, lifecycle.physical_id(previous), body["Type"], "UPDATE_FAILED",
+                               lifecycle.failure_reason(exc, body["Type"]))
+                return added, modified, logical_id, "update"
+            modified[logical_id] = previous
+            if changed is not None:
+                resource_map._parsed_resources[logical_id] = changed
+            resource_event(stack, logical_id, lifecycle.physical_id(changed or previous), body["Type"],
+                           "UPDATE_COMPLETE")
+    return added, modified, None, "update"
 
 
 def update(stack: Any, template: str, parameters: dict[str, Any] | None,
@@ -57,33 +96,11 @@ def update(stack: Any, template: str, parameters: dict[str, Any] | None,
         resource_map._resource_json_map = template_dict["Resources"]
 
     load(new_dict, parameters if parameters else old["input_parameters"])
-    added: list[str] = []
-    modified: dict[str, Any] = {}
-    failed: str | None = None
-    failed_verb = "update"
-    for logical_id in order:
-        body = new_dict["Resources"][logical_id]
-        if logical_id in diff["Add"]:
-            created, failed = lifecycle.create_resources(stack, order, only={logical_id})
-            added.extend(created)
-            if failed:
-                added.append(failed)
-                failed_verb = "create"
-                break
-        elif logical_id in diff["Modify"]:
-            previous = resource_map._parsed_resources.get(logical_id)
-            resource_event(stack, logical_id, lifecycle.physical_id(previous), body["Type"], "UPDATE_IN_PROGRESS")
-            try:
-                changed = lifecycle.update_one(stack, logical_id, body, previous)
-            except Exception as exc:
-                resource_event(stack, logical_id, lifecycle.physical_id(previous), body["Type"], "UPDATE_FAILED",
-                               lifecycle.failure_reason(exc, body["Type"]))
-                failed = logical_id
-                break
-            modified[logical_id] = previous
-            if changed is not None:
-                resource_map._parsed_resources[logical_id] = changed
-            resource_event(stack, logical_id, lifecycle.physical_id(changed or previous), body["Type"], "UPDATE_COMPLETE")
+    local.set_cancel_check(lambda: bool(getattr(stack, "lc_cancel_requested", False)))
+    try:
+        added, modified, failed, failed_verb = _apply_changes(stack, new_dict, order, diff)
+    finally:
+        local.set_cancel_check(None)
     if failed is None:
         stack._add_stack_event("UPDATE_COMPLETE_CLEANUP_IN_PROGRESS")
         delete_replaced(stack, modified)
@@ -101,7 +118,9 @@ def update(stack: Any, template: str, parameters: dict[str, Any] | None,
             stack.tags = tags
         stack._add_stack_event("UPDATE_COMPLETE")
         return
-    reason = f"The following resource(s) failed to {failed_verb}: [{failed}]. "
+    reason = (CANCELLED_REASON if getattr(stack, "lc_cancel_requested", False)
+              else f"The following resource(s) failed to {failed_verb}: [{failed}]. ")
+    stack.lc_cancel_requested = False
     if disable_rollback:
         stack._add_stack_event("UPDATE_FAILED", reason)
         return
