@@ -187,3 +187,14 @@ def test_pacing_spreads_sends_over_the_duration() -> None:
     out = inject.inject(FlakyEvents({}), planned, workers=4, progress=False)
     span = (out["sent_ms"].max() - out["sent_ms"].min()) / 1000
     assert 0.35 <= span <= 2.0, span
+
+
+def test_scenario_from_parameters_carries_the_burst_profile() -> None:
+    """inject_* parameters become the scenario; a bad profile phase is refused by name."""
+    from eventdeploy import loadtest, params
+
+    chosen = loadtest.scenario(params.validate({"inject_events": 30, "inject_profile": [[1, 20], [2, 5]]}, "t"))
+    assert chosen.events == 30 and chosen.profile == ((1.0, 20.0), (2.0, 5.0))
+    assert chosen.offsets()[20:22] == pytest.approx([1.0, 1.2])
+    with pytest.raises(params.ParameterError, match="inject_profile"):
+        params.validate({"inject_profile": [[0, 5]]}, "t")

@@ -18,7 +18,8 @@ def scenario(params: Parameters) -> inject.Scenario:
     """The scenario the run's parameters describe (default mix of every source the pipeline handles)."""
     return inject.Scenario(events=params.inject_events, rate=params.inject_rate,
                            duplicate_ratio=params.inject_duplicate_ratio, poison_ratio=params.inject_poison_ratio,
-                           bad_ratio=params.inject_bad_ratio)
+                           bad_ratio=params.inject_bad_ratio,
+                           profile=tuple((float(s), float(r)) for s, r in params.inject_profile))
 
 
 def plan(p: Provisioner, chosen: inject.Scenario) -> list[inject.Planned]:

@@ -36,6 +36,8 @@ KEY_HELP: dict[str, str] = {
     "inject_bad_ratio": "07_inject_and_measure: share of entries PutEvents must refuse (oversize, no detail-type, "
                         "unknown bus; 0-0.5)",
     "inject_wait_s": "07_inject_and_measure: how long to wait for the pipeline to settle after sending (seconds)",
+    "inject_profile": "07_inject_and_measure: a burst profile [[seconds, events_per_s], ...] repeated until every "
+                      "event is sent, instead of the steady inject_rate ([] = steady)",
 }
 
 
@@ -102,6 +104,15 @@ class Parameters(BaseModel):
     inject_poison_ratio: float = Field(default=0.01, ge=0.0, le=0.5)
     inject_bad_ratio: float = Field(default=0.01, ge=0.0, le=0.5)
     inject_wait_s: float = Field(default=120.0, gt=0.0, le=3600.0)
+    inject_profile: list[tuple[float, float]] = Field(default_factory=list)
+
+    @field_validator("inject_profile")
+    @classmethod
+    def _profile_phases(cls, value: list[tuple[float, float]]) -> list[tuple[float, float]]:
+        bad = [phase for phase in value if phase[0] <= 0 or phase[1] <= 0]
+        if bad:
+            raise ValueError(f"phases {bad} need seconds > 0 and events_per_s > 0")
+        return value
 
     @field_validator("region")
     @classmethod

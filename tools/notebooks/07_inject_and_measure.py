@@ -9,6 +9,7 @@ inject_duplicate_ratio: float = 0.02      # share of events that repeat an earli
 inject_poison_ratio: float = 0.01         # share of pushes a handler rejects (malformed digest)
 inject_bad_ratio: float = 0.01            # share of entries PutEvents must refuse (oversize, no detail-type, no bus)
 inject_wait_s: float = 120.0              # how long to wait for the pipeline to settle after sending (s)
+inject_profile: list = []                 # bursts instead of a steady rate: [[seconds, events_per_s], ...]
 '''
 
 CELLS = [
@@ -49,8 +50,9 @@ flowchart LR
 ```
 """),
     ("md", PARAMS_INTRO + r"""
-The `inject_*` keys are the scenario: how many events, how fast, and the share of duplicates, poison and bad
-entries. The mix of sources (ECR pushes, stack and Config changes, pipeline and execution failures, and events no
+The `inject_*` keys are the scenario: how many events, how fast (a steady `inject_rate`, or bursts from
+`inject_profile`, e.g. `[[2, 400], [8, 10]]`: 2 s at 400 events/s then 8 s at 10, repeated), and the share of
+duplicates, poison and bad entries. The mix of sources (ECR pushes, stack and Config changes, pipeline and execution failures, and events no
 rule matches) is `eventdeploy.inject.DEFAULT_MIX`.
 """),
     ("params", INJECT_PARAMS),
@@ -216,7 +218,8 @@ assert latency.set_index("stage").loc["end_to_end", "count"] == (injected["fate"
 ## Record the results
 """),
     ("code", r"""
-rb.record("scenario", {"events": scenario.events, "rate": scenario.rate, "mix": scenario.mix,
+rb.record("scenario", {"events": scenario.events, "rate": scenario.rate, "profile": scenario.profile,
+                       "mix": scenario.mix,
                        "duplicate_ratio": scenario.duplicate_ratio, "poison_ratio": scenario.poison_ratio,
                        "bad_ratio": scenario.bad_ratio})
 rb.record("injection", inject.summary(injected))
