@@ -95,7 +95,7 @@ def test_state_machine_rolls_back_a_bad_request(p: Provisioner) -> None:
 
 
 def test_state_machine_retries_throttling_then_rolls_back(p: Provisioner) -> None:
-    """Lambda.TooManyRequestsException is retried (MaxAttempts 3) with backoff, then caught into Rollback."""
+    """Lambda.TooManyRequestsException is retried (its own retrier: MaxAttempts 6) with backoff, then caught."""
     lam = p.client("lambda")
     validate = p.name("deploy-validate")
     lam.put_function_concurrency(FunctionName=validate, ReservedConcurrentExecutions=0)
@@ -106,7 +106,7 @@ def test_state_machine_retries_throttling_then_rolls_back(p: Provisioner) -> Non
     assert done["status"] == "FAILED"
     history = p.client("stepfunctions").get_execution_history(executionArn=done["execution_arn"])["events"]
     failures = [e for e in history if e["type"] == "TaskFailed"]
-    assert len(failures) == 4, "one attempt and three retries"
+    assert len(failures) == 7, "one attempt and six retries"
     assert all(e["taskFailedEventDetails"]["error"] == "Lambda.TooManyRequestsException" for e in failures)
     entered = [e["stateEnteredEventDetails"]["name"] for e in history if e["type"] == "TaskStateEntered"]
     assert entered[-2:] == ["Rollback", "Notify"]
