@@ -41,14 +41,20 @@ def pipeline_role(aws: Callable[..., Any]) -> str:
     return aws("iam").create_role(RoleName=unique("cp-role"), AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
 
 
-def source_bucket(aws: Callable[..., Any], files: dict[str, str]) -> tuple[str, str]:
-    """A bucket with ``files`` zipped at source.zip, and an artifact-store bucket."""
+def source_bucket(aws: Callable[..., Any], files: dict[str, str] | None = None) -> tuple[str, str]:
+    """A source bucket (with ``files`` zipped at source.zip when given) and an artifact-store bucket."""
     s3 = aws("s3")
     src, store = unique("cp-src"), unique("cp-store")
     s3.create_bucket(Bucket=src)
     s3.create_bucket(Bucket=store)
-    s3.put_object(Bucket=src, Key="source.zip", Body=zipped(files))
+    if files is not None:
+        put_source(aws, src, files)
     return src, store
+
+
+def put_source(aws: Callable[..., Any], bucket: str, files: dict[str, str], key: str = "source.zip") -> None:
+    """Upload ``files`` zipped as s3://bucket/key (the S3 source action's object)."""
+    aws("s3").put_object(Bucket=bucket, Key=key, Body=zipped(files))
 
 
 def source_stage(bucket: str) -> dict[str, Any]:
@@ -69,13 +75,43 @@ def build_project(aws: Callable[..., Any], commands: list[str], artifacts: list[
     return name
 
 
-def create(aws: Callable[..., Any], store: str, stages: list[dict[str, Any]]) -> str:
-    """Create a pipeline with ``stages``; returns its name."""
+def create(aws: Callable[..., Any], store: str, stages: list[dict[str, Any]], settle: bool = True,
+           **fields: Any) -> str:
+    """Create a pipeline with ``stages`` (and extra declaration ``fields``); returns its name.
+
+    CreatePipeline starts an execution of its own (trigger CreatePipeline,
+    https://docs.aws.amazon.com/codepipeline/latest/userguide/pipelines-about-starting.html). With ``settle`` the
+    caller has not uploaded its source yet, so that creation run fails in its Source stage; this waits for it to
+    end, so the test's own executions neither queue behind it nor race it for the stages it would occupy.
+    """
+    codepipeline = aws("codepipeline")
     name = unique("cp")
-    aws("codepipeline").create_pipeline(pipeline={
+    codepipeline.create_pipeline(pipeline={
         "name": name, "roleArn": pipeline_role(aws), "artifactStore": {"type": "S3", "location": store},
-        "stages": stages})
+        "stages": stages, **fields})
+    if settle:
+        creation = wait_execution(codepipeline, name, creation_run(codepipeline, name)["pipelineExecutionId"])
+        assert creation["status"] == "Failed" and f"in stage {stages[0]['name']} failed" in creation["statusSummary"]
     return name
+
+
+def creation_run(codepipeline: Any, name: str) -> dict[str, Any]:
+    """The execution summary of the run CreatePipeline started (there is exactly one)."""
+    summaries = codepipeline.list_pipeline_executions(pipelineName=name)["pipelineExecutionSummaries"]
+    found = [s for s in summaries if s["trigger"]["triggerType"] == "CreatePipeline"]
+    assert len(found) == 1, f"expected one CreatePipeline run of {name}, got {summaries}"
+    return found[0]
+
+
+def own_actions(codepipeline: Any, name: str, execution_id: str) -> list[dict[str, Any]]:
+    """ListActionExecutions filtered to one pipeline execution (not the creation run's actions)."""
+    return codepipeline.list_action_executions(pipelineName=name, filter={"pipelineExecutionId": execution_id})[
+        "actionExecutionDetails"]
+
+
+def of_execution(events: list[dict[str, Any]], execution_id: str) -> list[dict[str, Any]]:
+    """The CodePipeline events of one execution."""
+    return [e for e in events if e["detail"]["execution-id"] == execution_id]
 
 
 def wait_execution(codepipeline: Any, name: str, execution_id: str, limit: float = 30.0) -> dict[str, Any]:
@@ -122,7 +158,7 @@ def test_build_and_deploy_pipeline_succeeds_with_events_in_order(aws: Callable[.
     https://docs.aws.amazon.com/codepipeline/latest/userguide/action-reference-CloudFormation.html
     """
     codepipeline, cfn, codebuild = aws("codepipeline"), aws("cloudformation"), aws("codebuild")
-    src, store = source_bucket(aws, {"template.yaml": TEMPLATE})
+    src, store = source_bucket(aws)
     project = build_project(aws, ["test -f template.yaml", "mkdir -p out && cp template.yaml out/"],
                             ["out/template.yaml"])
     stack, queue = unique("cp-stack"), unique("cp-queue")
@@ -137,15 +173,20 @@ def test_build_and_deploy_pipeline_succeeds_with_events_in_order(aws: Callable[.
             "ActionMode": "CREATE_UPDATE", "StackName": stack, "TemplatePath": "BuildOut::out/template.yaml",
             "ParameterOverrides": json.dumps({"QueueName": queue})}}]},
     ])
+    creation_id = creation_run(codepipeline, name)["pipelineExecutionId"]
+    put_source(aws, src, {"template.yaml": TEMPLATE})
     tap = Tap(aws, {"source": ["aws.codepipeline"], "detail": {"pipeline": [name]}})
     try:
         execution_id = codepipeline.start_pipeline_execution(name=name)["pipelineExecutionId"]
         first = codepipeline.get_pipeline_execution(pipelineName=name, pipelineExecutionId=execution_id)
         assert first["pipelineExecution"]["status"] == "InProgress"
         execution = wait_execution(codepipeline, name, execution_id)
-        seen = tap.wait_for(lambda s: len(s) >= 14)
+        everything = tap.wait_for(lambda s: len(of_execution(s, execution_id)) >= 14)
     finally:
         tap.close()
+    # The creation run ended before the tap existed; whatever else the tap holds can only be this execution's.
+    assert {e["detail"]["execution-id"] for e in everything} <= {execution_id, creation_id}
+    seen = of_execution(everything, execution_id)
     assert execution["status"] == "Succeeded"
     assert execution["trigger"]["triggerType"] == "StartPipelineExecution"
     [revision] = execution["artifactRevisions"]
@@ -166,7 +207,7 @@ def test_build_and_deploy_pipeline_succeeds_with_events_in_order(aws: Callable[.
     assert sorted(summary(e) for e in seen) == sorted(expected)
     times = {summary(e): e["time"] for e in seen}
     assert [times[k] for k in expected] == sorted(times[k] for k in expected)
-    assert all(e["source"] == "aws.codepipeline" and e["detail"]["execution-id"] == execution_id for e in seen)
+    assert all(e["source"] == "aws.codepipeline" for e in seen)
     assert all(e["resources"][0].endswith(f":{name}") for e in seen)
     action_event = next(e["detail"] for e in seen if summary(e) == ("Action", "Build", "Compile", "SUCCEEDED"))
     assert action_event["type"] == TYPE["build"] and action_event["region"] == "us-east-1"
@@ -183,8 +224,71 @@ def test_build_and_deploy_pipeline_succeeds_with_events_in_order(aws: Callable[.
     build = codebuild.batch_get_builds(ids=[build_id])["builds"][0]
     assert build["buildStatus"] == "SUCCEEDED" and build["initiator"] == f"codepipeline/{name}"
     summaries = codepipeline.list_pipeline_executions(pipelineName=name)["pipelineExecutionSummaries"]
-    assert summaries[0]["pipelineExecutionId"] == execution_id and summaries[0]["status"] == "Succeeded"
+    assert [s["pipelineExecutionId"] for s in summaries] == [execution_id, creation_id]  # newest first
+    assert summaries[0]["status"] == "Succeeded" and summaries[1]["status"] == "Failed"
     assert summaries[0]["sourceRevisions"][0]["actionName"] == "Fetch"
+
+
+def test_create_pipeline_starts_an_execution_and_update_pipeline_does_not(aws: Callable[..., Any]) -> None:
+    """CreatePipeline starts an execution by itself, with trigger type CreatePipeline (GetPipelineExecution,
+    ListPipelineExecutions and its Pipeline Execution State Change event say so). An execution started while the
+    creation run is still going waits for each stage it holds (SUPERSEDED, the default mode: one execution per
+    stage, and only an execution waiting behind a newer waiting one is superseded), so both run to Succeeded, one
+    after the other. UpdatePipeline starts none ("Unlike creating a pipeline, editing a pipeline does not rerun
+    the most recent revision through the pipeline").
+
+    https://docs.aws.amazon.com/codepipeline/latest/userguide/pipelines-about-starting.html
+    https://docs.aws.amazon.com/codepipeline/latest/APIReference/API_ExecutionTrigger.html
+    https://docs.aws.amazon.com/codepipeline/latest/userguide/concepts-how-it-works.html
+    https://docs.aws.amazon.com/codepipeline/latest/userguide/pipelines-edit.html
+    """
+    codepipeline, s3 = aws("codepipeline"), aws("s3")
+    src, store = source_bucket(aws, {"x.txt": "x"})
+    target = unique("cp-target")
+    s3.create_bucket(Bucket=target)
+    # Each execution publishes under its own id, so the bucket shows which executions really ran the pipeline.
+    publish = {"name": "Publish", "actions": [{
+        "name": "Copy", "inputArtifacts": [{"name": "SourceOut"}],
+        "actionTypeId": {"category": "Deploy", "owner": "AWS", "provider": "S3", "version": "1"},
+        "configuration": {"BucketName": target, "Extract": "false",
+                          "ObjectKey": "#{codepipeline.PipelineExecutionId}.zip"}}]}
+    name = unique("cp")
+    tap = Tap(aws, {"source": ["aws.codepipeline"], "detail-type": ["CodePipeline Pipeline Execution State Change"],
+                    "detail": {"pipeline": [name], "state": ["STARTED"]}})
+    try:
+        declaration = {"name": name, "roleArn": pipeline_role(aws),
+                       "artifactStore": {"type": "S3", "location": store}, "stages": [source_stage(src), publish]}
+        codepipeline.create_pipeline(pipeline=declaration)
+        [creation] = codepipeline.list_pipeline_executions(pipelineName=name)["pipelineExecutionSummaries"]
+        creation_id = creation["pipelineExecutionId"]
+        assert creation["trigger"]["triggerType"] == "CreatePipeline"
+        mine = codepipeline.start_pipeline_execution(name=name)["pipelineExecutionId"]
+        got = codepipeline.get_pipeline_execution(pipelineName=name, pipelineExecutionId=creation_id)
+        assert got["pipelineExecution"]["trigger"]["triggerType"] == "CreatePipeline"
+        assert got["pipelineExecution"]["pipelineVersion"] == 1
+        assert wait_execution(codepipeline, name, creation_id)["status"] == "Succeeded"
+        assert wait_execution(codepipeline, name, mine)["status"] == "Succeeded"
+        seen = tap.wait_for(lambda s: {e["detail"]["execution-id"] for e in s} >= {creation_id, mine})
+    finally:
+        tap.close()
+    triggers = {e["detail"]["execution-id"]: e["detail"]["execution-trigger"]["trigger-type"] for e in seen}
+    assert triggers == {creation_id: "CreatePipeline", mine: "StartPipelineExecution"}
+    for key in (f"{creation_id}.zip", f"{mine}.zip"):
+        assert s3.get_object(Bucket=target, Key=key)["Body"].read()[:2] == b"PK"
+    # One execution per stage: the later one entered each stage only after the creation run had left it.
+    runs = {execution_id: {d["stageName"]: d for d in own_actions(codepipeline, name, execution_id)}
+            for execution_id in (creation_id, mine)}
+    for stage in ("Source", "Publish"):
+        assert runs[mine][stage]["startTime"] >= runs[creation_id][stage]["lastUpdateTime"]
+
+    updated = codepipeline.update_pipeline(pipeline={**declaration, "version": 1})["pipeline"]
+    assert updated["version"] == 2
+    # Had UpdatePipeline started a run, it would be listed before one started after it.
+    after = codepipeline.start_pipeline_execution(name=name)["pipelineExecutionId"]
+    assert wait_execution(codepipeline, name, after)["status"] == "Succeeded"
+    summaries = codepipeline.list_pipeline_executions(pipelineName=name)["pipelineExecutionSummaries"]
+    assert [(s["pipelineExecutionId"], s["trigger"]["triggerType"]) for s in summaries] == [
+        (after, "StartPipelineExecution"), (mine, "StartPipelineExecution"), (creation_id, "CreatePipeline")]
 
 
 def test_pipeline_state_and_action_execution_shapes(aws: Callable[..., Any]) -> None:
@@ -194,8 +298,7 @@ def test_pipeline_state_and_action_execution_shapes(aws: Callable[..., Any]) -> 
     https://docs.aws.amazon.com/codepipeline/latest/APIReference/API_ListActionExecutions.html
     """
     codepipeline = aws("codepipeline")
-    src, store = source_bucket(aws, {"readme.txt": "hello"})
-    aws("s3").put_object(Bucket=src, Key="extra.zip", Body=zipped({"extra.txt": "more"}))
+    src, store = source_bucket(aws)
     project = build_project(aws, ["cat readme.txt", "cat $CODEBUILD_SRC_DIR_ExtraOut/extra.txt"])
     extra = {"name": "Extra", "actionTypeId": TYPE["s3"], "outputArtifacts": [{"name": "ExtraOut"}],
              "configuration": {"S3Bucket": src, "S3ObjectKey": "extra.zip", "PollForSourceChanges": "false"}}
@@ -206,9 +309,16 @@ def test_pipeline_state_and_action_execution_shapes(aws: Callable[..., Any]) -> 
          "inputArtifacts": [{"name": "SourceOut"}, {"name": "ExtraOut"}]},
         {"name": "B", "actionTypeId": TYPE["build"], "runOrder": 2, "configuration": {"ProjectName": project},
          "inputArtifacts": [{"name": "SourceOut"}, {"name": "ExtraOut"}]}]}])
+    # Only the creation run has run so far: it failed in Source (both objects missing) and never reached Build.
+    creation_id = creation_run(codepipeline, name)["pipelineExecutionId"]
     before = codepipeline.get_pipeline_state(name=name)
     assert [s["stageName"] for s in before["stageStates"]] == ["Source", "Build"]
-    assert all("latestExecution" not in s for s in before["stageStates"])
+    assert before["stageStates"][0]["latestExecution"] == {"pipelineExecutionId": creation_id, "status": "Failed",
+                                                          "type": "STANDARD"}
+    assert "latestExecution" not in before["stageStates"][1]
+    assert all(a["latestExecution"]["status"] == "Failed" for a in before["stageStates"][0]["actionStates"])
+    put_source(aws, src, {"readme.txt": "hello"})
+    put_source(aws, src, {"extra.txt": "more"}, key="extra.zip")
     execution_id = codepipeline.start_pipeline_execution(name=name)["pipelineExecutionId"]
     assert wait_execution(codepipeline, name, execution_id)["status"] == "Succeeded"
 
@@ -239,10 +349,15 @@ def test_pipeline_state_and_action_execution_shapes(aws: Callable[..., Any]) -> 
     assert details[0]["startTime"] >= a["lastUpdateTime"]
     fetch = next(d for d in details if d["actionName"] == "Fetch")
     assert fetch["output"]["outputArtifacts"][0]["name"] == "SourceOut"
-    paged = codepipeline.list_action_executions(pipelineName=name, maxResults=3)
-    assert len(paged["actionExecutionDetails"]) == 3 and paged["nextToken"]
-    rest = codepipeline.list_action_executions(pipelineName=name, maxResults=3, nextToken=paged["nextToken"])
-    assert len(rest["actionExecutionDetails"]) == 1 and "nextToken" not in rest
+    # Unfiltered, the pipeline's action executions include the creation run's two failed source actions.
+    paged = codepipeline.list_action_executions(pipelineName=name, maxResults=4)
+    assert len(paged["actionExecutionDetails"]) == 4 and paged["nextToken"]
+    rest = codepipeline.list_action_executions(pipelineName=name, maxResults=4, nextToken=paged["nextToken"])
+    assert len(rest["actionExecutionDetails"]) == 2 and "nextToken" not in rest
+    every = paged["actionExecutionDetails"] + rest["actionExecutionDetails"]
+    assert sorted((d["pipelineExecutionId"] == creation_id, d["actionName"], d["status"]) for d in every) == [
+        (False, "A", "Succeeded"), (False, "B", "Succeeded"), (False, "Extra", "Succeeded"),
+        (False, "Fetch", "Succeeded"), (True, "Extra", "Failed"), (True, "Fetch", "Failed")]
     with pytest.raises(ClientError) as err:
         codepipeline.get_pipeline_state(name=unique("missing"))
     assert err.value.response["Error"]["Code"] == "PipelineNotFoundException"
@@ -255,7 +370,7 @@ def test_failing_build_fails_its_stage_and_the_pipeline(aws: Callable[..., Any])
     https://docs.aws.amazon.com/codepipeline/latest/userguide/detect-state-changes-cloudwatch-events.html
     """
     codepipeline = aws("codepipeline")
-    src, store = source_bucket(aws, {"x.txt": "x"})
+    src, store = source_bucket(aws)
     project = build_project(aws, ["echo about to fail", "exit 2"])
     name = create(aws, store, [
         source_stage(src),
@@ -263,11 +378,12 @@ def test_failing_build_fails_its_stage_and_the_pipeline(aws: Callable[..., Any])
             "ProjectName": project}, "inputArtifacts": [{"name": "SourceOut"}]}]},
         {"name": "Deploy", "actions": [{"name": "Never", "actionTypeId": TYPE["manual"]}]},
     ])
+    put_source(aws, src, {"x.txt": "x"})
     tap = Tap(aws, {"source": ["aws.codepipeline"], "detail": {"pipeline": [name], "state": ["FAILED"]}})
     try:
         execution_id = codepipeline.start_pipeline_execution(name=name)["pipelineExecutionId"]
         execution = wait_execution(codepipeline, name, execution_id)
-        seen = tap.wait_for(lambda s: len(s) >= 3)
+        seen = of_execution(tap.wait_for(lambda s: len(of_execution(s, execution_id)) >= 3), execution_id)
     finally:
         tap.close()
     assert execution["status"] == "Failed"
@@ -294,7 +410,7 @@ def test_manual_approval_waits_then_approved(aws: Callable[..., Any]) -> None:
     https://docs.aws.amazon.com/codepipeline/latest/APIReference/API_PutApprovalResult.html
     """
     codepipeline = aws("codepipeline")
-    src, store = source_bucket(aws, {"x.txt": "x"})
+    src, store = source_bucket(aws)
     project = build_project(aws, ["echo after-approval"])
     name = create(aws, store, [
         source_stage(src),
@@ -303,9 +419,12 @@ def test_manual_approval_waits_then_approved(aws: Callable[..., Any]) -> None:
         {"name": "Build", "actions": [{"name": "Compile", "actionTypeId": TYPE["build"], "configuration": {
             "ProjectName": project}, "inputArtifacts": [{"name": "SourceOut"}]}]},
     ])
+    put_source(aws, src, {"x.txt": "x"})
     execution_id = codepipeline.start_pipeline_execution(name=name)["pipelineExecutionId"]
     waiting = wait_action(codepipeline, name, "Gate", "Approve", "InProgress")
     token = waiting["token"]
+    # The pending approval is this execution's (the creation run failed in Source, before the gate).
+    assert waiting["actionExecutionId"] in [d["actionExecutionId"] for d in own_actions(codepipeline, name, execution_id)]
     time.sleep(0.3)  # the gate must hold: nothing past it runs while the approval is pending
     assert codepipeline.get_pipeline_execution(pipelineName=name, pipelineExecutionId=execution_id)[
         "pipelineExecution"]["status"] == "InProgress"
@@ -334,6 +453,7 @@ def test_manual_approval_waits_then_approved(aws: Callable[..., Any]) -> None:
         if latest["token"] != token:
             break
         assert time.monotonic() < deadline
+    assert latest["actionExecutionId"] in [d["actionExecutionId"] for d in own_actions(codepipeline, name, rejected_id)]
     codepipeline.put_approval_result(pipelineName=name, stageName="Gate", actionName="Approve",
                                      result={"summary": "no", "status": "Rejected"}, token=latest["token"])
     assert wait_execution(codepipeline, name, rejected_id)["status"] == "Failed"
@@ -351,10 +471,12 @@ def test_stop_pipeline_execution_abandons_waiting_action(aws: Callable[..., Any]
     queue = sqs.create_queue(QueueName=unique("cp-approvals"))["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
-    src, store = source_bucket(aws, {"x.txt": "x"})
+    src, store = source_bucket(aws)
     name = create(aws, store, [source_stage(src), {"name": "Gate", "actions": [
         {"name": "Approve", "actionTypeId": TYPE["manual"],
          "configuration": {"NotificationArn": topic, "CustomData": "please review"}}]}])
+    creation_id = creation_run(codepipeline, name)["pipelineExecutionId"]
+    put_source(aws, src, {"x.txt": "x"})
     execution_id = codepipeline.start_pipeline_execution(name=name)["pipelineExecutionId"]
     token = wait_action(codepipeline, name, "Gate", "Approve", "InProgress")["token"]
     deadline = time.monotonic() + 15
@@ -377,13 +499,28 @@ def test_stop_pipeline_execution_abandons_waiting_action(aws: Callable[..., Any]
     state = codepipeline.get_pipeline_state(name=name)["stageStates"][1]
     assert state["actionStates"][0]["latestExecution"]["status"] == "Abandoned"
     assert state["latestExecution"]["status"] == "Stopped"
-    [summary_] = codepipeline.list_pipeline_executions(pipelineName=name)["pipelineExecutionSummaries"]
+    summary_, creation = codepipeline.list_pipeline_executions(pipelineName=name)["pipelineExecutionSummaries"]
+    assert summary_["pipelineExecutionId"] == execution_id and creation["pipelineExecutionId"] == creation_id
     assert summary_["status"] == "Stopped" and summary_["stopTrigger"]["reason"] == "operator stop"
-    # Deleted and created again, the pipeline has no state left from its namesake.
+    assert creation["status"] == "Failed" and "stopTrigger" not in creation
+    # Deleted and created again, the pipeline has no state left from its namesake: its only execution is the
+    # new creation run, and every stage/action execution GetPipelineState shows is that run's.
     pipeline = codepipeline.get_pipeline(name=name)["pipeline"]
     codepipeline.delete_pipeline(name=name)
     codepipeline.create_pipeline(pipeline={k: v for k, v in pipeline.items() if k != "version"})
-    assert all("latestExecution" not in s for s in codepipeline.get_pipeline_state(name=name)["stageStates"])
+    [again] = codepipeline.list_pipeline_executions(pipelineName=name)["pipelineExecutionSummaries"]
+    assert again["trigger"]["triggerType"] == "CreatePipeline"
+    assert again["pipelineExecutionId"] not in (execution_id, creation_id)
+    stages = codepipeline.get_pipeline_state(name=name)["stageStates"]
+    assert {s["latestExecution"]["pipelineExecutionId"] for s in stages if "latestExecution" in s} <= {
+        again["pipelineExecutionId"]}
+    ours = {d["actionExecutionId"] for d in own_actions(codepipeline, name, again["pipelineExecutionId"])}
+    shown = {a["latestExecution"]["actionExecutionId"] for s in stages for a in s["actionStates"]
+             if "latestExecution" in a}
+    assert shown <= ours
+    codepipeline.stop_pipeline_execution(pipelineName=name, pipelineExecutionId=again["pipelineExecutionId"],
+                                         abandon=True, reason="test done")
+    assert wait_execution(codepipeline, name, again["pipelineExecutionId"])["status"] == "Stopped"
 
 
 def test_lambda_invoke_action_waits_for_job_result(aws: Callable[..., Any]) -> None:
@@ -418,14 +555,14 @@ def test_lambda_invoke_action_waits_for_job_result(aws: Callable[..., Any]) -> N
     aws("lambda").create_function(FunctionName=function, Runtime="python3.11", Role=role["Role"]["Arn"],
                                   Handler="index.handler", Code={"ZipFile": zipped({"index.py": handler})},
                                   Timeout=30)
-    src, store = source_bucket(aws, {"x.txt": "x"})
+    src, store = source_bucket(aws)
     name = create(aws, store, [source_stage(src), {"name": "Invoke", "actions": [
         {"name": "Call", "actionTypeId": TYPE["lambda"], "inputArtifacts": [{"name": "SourceOut"}],
          "configuration": {"FunctionName": function, "UserParameters": "hello"}}]}])
+    put_source(aws, src, {"x.txt": "x"})
     execution_id = codepipeline.start_pipeline_execution(name=name)["pipelineExecutionId"]
     assert wait_execution(codepipeline, name, execution_id, limit=60)["status"] == "Succeeded"
-    details = codepipeline.list_action_executions(pipelineName=name)["actionExecutionDetails"]
-    call = next(d for d in details if d["actionName"] == "Call")
+    [call] = [d for d in own_actions(codepipeline, name, execution_id) if d["actionName"] == "Call"]
     assert call["output"]["outputVariables"] == {"echo": "hello"}
     assert call["output"]["executionResult"]["externalExecutionSummary"] == "lambda says hello"
 
@@ -436,9 +573,7 @@ def test_lambda_invoke_action_waits_for_job_result(aws: Callable[..., Any]) -> N
              "configuration": {"FunctionName": function, "UserParameters": "continue"}}]}]})
     continued = codepipeline.start_pipeline_execution(name=name)["pipelineExecutionId"]
     assert wait_execution(codepipeline, name, continued, limit=60)["status"] == "Succeeded"
-    [call] = [d for d in codepipeline.list_action_executions(
-        pipelineName=name, filter={"pipelineExecutionId": continued})["actionExecutionDetails"]
-        if d["actionName"] == "Call"]
+    [call] = [d for d in own_actions(codepipeline, name, continued) if d["actionName"] == "Call"]
     assert call["output"]["outputVariables"] == {"pass": "second-pass"}
 
     codepipeline.update_pipeline(pipeline={**codepipeline.get_pipeline(name=name)["pipeline"], "stages": [
@@ -466,8 +601,7 @@ def test_cloudformation_deploy_failure_and_replace_on_failure(aws: Callable[...,
     broken = ("Resources:\n  Sub:\n    Type: AWS::SNS::Subscription\n    Properties:\n"
               f"      TopicArn: arn:aws:sns:us-east-1:123456789012:{unique('missing')}\n"
               "      Protocol: email\n      Endpoint: ops@example.com\n")
-    src, store = source_bucket(aws, {"broken.yaml": broken, "good.yaml": TEMPLATE,
-                                     "config.json": json.dumps({"Parameters": {"QueueName": unique("cp-q")}})})
+    src, store = source_bucket(aws)
     stack = unique("cp-stack")
 
     def deploy_stage(mode: str, template: str) -> dict[str, Any]:
@@ -477,6 +611,9 @@ def test_cloudformation_deploy_failure_and_replace_on_failure(aws: Callable[...,
             "TemplateConfiguration": "SourceOut::config.json"}}]}
 
     name = create(aws, store, [source_stage(src), deploy_stage("CREATE_UPDATE", "broken.yaml")])
+    # Uploaded after the creation run failed in Source: only this test's executions ever deploy the stack.
+    put_source(aws, src, {"broken.yaml": broken, "good.yaml": TEMPLATE,
+                          "config.json": json.dumps({"Parameters": {"QueueName": unique("cp-q")}})})
     first = codepipeline.start_pipeline_execution(name=name)["pipelineExecutionId"]
     assert wait_execution(codepipeline, name, first)["status"] == "Failed"
     latest = codepipeline.get_pipeline_state(name=name)["stageStates"][1]["actionStates"][0]["latestExecution"]
@@ -497,8 +634,10 @@ def test_cloudformation_deploy_failure_and_replace_on_failure(aws: Callable[...,
     third = codepipeline.start_pipeline_execution(name=name)["pipelineExecutionId"]
     assert wait_execution(codepipeline, name, third)["status"] == "Succeeded"
     assert cfn.describe_stacks(StackName=stack)["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"
-    assert [s["status"] for s in codepipeline.list_pipeline_executions(pipelineName=name)[
-        "pipelineExecutionSummaries"]] == ["Succeeded", "Failed", "Failed"]
+    creation_id = creation_run(codepipeline, name)["pipelineExecutionId"]
+    assert [(s["pipelineExecutionId"], s["status"]) for s in codepipeline.list_pipeline_executions(
+        pipelineName=name)["pipelineExecutionSummaries"]] == [
+        (third, "Succeeded"), (second, "Failed"), (first, "Failed"), (creation_id, "Failed")]
 
     pipeline = codepipeline.get_pipeline(name=name)["pipeline"]
     codepipeline.update_pipeline(pipeline={**pipeline, "stages": [source_stage(src),
@@ -522,8 +661,6 @@ def test_ecr_source_and_s3_deploy(aws: Callable[..., Any]) -> None:
     manifest = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
                            "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 7,
                                       "digest": "sha256:" + "a" * 64}, "layers": []})
-    digest = ecr.put_image(repositoryName=repo, imageManifest=manifest, imageTag="v1")["image"]["imageId"][
-        "imageDigest"]
     store, target = unique("cp-store"), unique("cp-target")
     s3.create_bucket(Bucket=store)
     s3.create_bucket(Bucket=target)
@@ -542,7 +679,9 @@ def test_ecr_source_and_s3_deploy(aws: Callable[..., Any]) -> None:
                                                           "version": "1"},
                                          "configuration": {"BucketName": target, "Extract": "true",
                                                            "ObjectKey": "release"}}]},
-    ])
+    ])  # the image is not pushed yet: the creation run fails in Source
+    digest = ecr.put_image(repositoryName=repo, imageManifest=manifest, imageTag="v1")["image"]["imageId"][
+        "imageDigest"]
     execution_id = codepipeline.start_pipeline_execution(name=name)["pipelineExecutionId"]
     execution = wait_execution(codepipeline, name, execution_id)
     assert execution["status"] == "Succeeded"
@@ -564,7 +703,7 @@ def test_variables_flow_between_actions(aws: Callable[..., Any]) -> None:
     https://docs.aws.amazon.com/codebuild/latest/userguide/build-spec-ref.html#exported-variables-build-spec
     """
     codepipeline, codebuild, logs = aws("codepipeline"), aws("codebuild"), aws("logs")
-    src, store = source_bucket(aws, {"x.txt": "x"})
+    src, store = source_bucket(aws)
     spec = ("version: 0.2\nenv:\n  exported-variables:\n    - IMAGE_TAG\nphases:\n  build:\n    commands:\n"
             "      - export IMAGE_TAG=tag-$SOURCE_VERSION_LEN\n")
     producer = unique("cp-build")
@@ -586,14 +725,12 @@ def test_variables_flow_between_actions(aws: Callable[..., Any]) -> None:
                 {"name": "STAGE_NAME", "value": "#{variables.Stage}"},
                 {"name": "OBJ", "value": "#{SourceVariables.ObjectKey}"}])}}]},
     ]
-    name = unique("cp")
-    codepipeline.create_pipeline(pipeline={
-        "name": name, "roleArn": pipeline_role(aws), "artifactStore": {"type": "S3", "location": store},
-        "pipelineType": "V2", "variables": [{"name": "Stage", "defaultValue": "beta"}], "stages": stages})
+    name = create(aws, store, stages, pipelineType="V2", variables=[{"name": "Stage", "defaultValue": "beta"}])
+    put_source(aws, src, {"x.txt": "x"})
     execution_id = codepipeline.start_pipeline_execution(
         name=name, variables=[{"name": "Stage", "value": "prod"}])["pipelineExecutionId"]
     assert wait_execution(codepipeline, name, execution_id)["status"] == "Succeeded"
-    details = codepipeline.list_action_executions(pipelineName=name)["actionExecutionDetails"]
+    details = own_actions(codepipeline, name, execution_id)
     make = next(d for d in details if d["actionName"] == "Make")
     assert make["output"]["outputVariables"] == {"IMAGE_TAG": "tag-fixed"}
     assert make["input"]["namespace"] == "BuildVariables"
@@ -622,20 +759,24 @@ def test_variables_flow_between_actions(aws: Callable[..., Any]) -> None:
 
 def test_superseded_mode_one_execution_per_stage(aws: Callable[..., Any]) -> None:
     """In SUPERSEDED mode a stage runs one execution at a time; a newer execution waiting to enter it
-    supersedes an older waiting one, which ends Superseded.
+    supersedes an older waiting one, which ends Superseded. The run CreatePipeline started is one of them: here
+    it still holds the Gate when the test starts its own executions, which queue behind it.
 
     https://docs.aws.amazon.com/codepipeline/latest/userguide/concepts-how-it-works.html
+    https://docs.aws.amazon.com/codepipeline/latest/userguide/pipelines-about-starting.html
     https://docs.aws.amazon.com/codepipeline/latest/userguide/detect-state-changes-cloudwatch-events.html
     """
     codepipeline = aws("codepipeline")
-    src, store = source_bucket(aws, {"x.txt": "x"})
+    src, store = source_bucket(aws, {"x.txt": "x"})  # present at creation: the creation run gets to the Gate
     name = create(aws, store, [source_stage(src), {"name": "Gate", "actions": [
-        {"name": "Approve", "actionTypeId": TYPE["manual"]}]}])
+        {"name": "Approve", "actionTypeId": TYPE["manual"]}]}], settle=False)
+    first = creation_run(codepipeline, name)["pipelineExecutionId"]
     tap = Tap(aws, {"source": ["aws.codepipeline"], "detail-type": ["CodePipeline Pipeline Execution State Change"],
                     "detail": {"pipeline": [name]}})
     try:
-        first = codepipeline.start_pipeline_execution(name=name)["pipelineExecutionId"]
-        token = wait_action(codepipeline, name, "Gate", "Approve", "InProgress")["token"]
+        waiting = wait_action(codepipeline, name, "Gate", "Approve", "InProgress")
+        token = waiting["token"]
+        assert waiting["actionExecutionId"] in [d["actionExecutionId"] for d in own_actions(codepipeline, name, first)]
 
         def inbound() -> str | None:
             gate = codepipeline.get_pipeline_state(name=name)["stageStates"][1]
@@ -665,9 +806,10 @@ def test_superseded_mode_one_execution_per_stage(aws: Callable[..., Any]) -> Non
                                                                   for e in s])
     finally:
         tap.close()
-    statuses = {s["pipelineExecutionId"]: s["status"]
+    statuses = {s["pipelineExecutionId"]: (s["status"], s["trigger"]["triggerType"])
                 for s in codepipeline.list_pipeline_executions(pipelineName=name)["pipelineExecutionSummaries"]}
-    assert statuses == {first: "Succeeded", second: "Superseded", third: "Succeeded"}
+    assert statuses == {first: ("Succeeded", "CreatePipeline"), second: ("Superseded", "StartPipelineExecution"),
+                        third: ("Succeeded", "StartPipelineExecution")}
     assert ("STARTED", second) in [(e["detail"]["state"], e["detail"]["execution-id"]) for e in seen]
 
 
@@ -679,7 +821,7 @@ def test_disabled_transition_holds_executions_until_enabled(aws: Callable[..., A
     https://docs.aws.amazon.com/codepipeline/latest/APIReference/API_DisableStageTransition.html
     """
     codepipeline, s3 = aws("codepipeline"), aws("s3")
-    src, store = source_bucket(aws, {"x.txt": "x"})
+    src, store = source_bucket(aws)
     target = unique("cp-target")
     s3.create_bucket(Bucket=target)
     name = create(aws, store, [source_stage(src), {"name": "Publish", "actions": [
@@ -688,6 +830,7 @@ def test_disabled_transition_holds_executions_until_enabled(aws: Callable[..., A
          "configuration": {"BucketName": target, "Extract": "false", "ObjectKey": "release.zip"}}]}])
     codepipeline.disable_stage_transition(pipelineName=name, stageName="Publish", transitionType="Inbound",
                                           reason="change freeze")
+    put_source(aws, src, {"x.txt": "x"})
     execution_id = codepipeline.start_pipeline_execution(name=name)["pipelineExecutionId"]
     deadline = time.monotonic() + 20
     while (stage := codepipeline.get_pipeline_state(name=name)["stageStates"][1]).get("inboundExecution") is None:
@@ -715,7 +858,7 @@ def test_stop_and_wait_lets_the_running_build_finish(aws: Callable[..., Any]) ->
     https://docs.aws.amazon.com/codepipeline/latest/userguide/pipelines-stop.html
     """
     codepipeline = aws("codepipeline")
-    src, store = source_bucket(aws, {"x.txt": "x"})
+    src, store = source_bucket(aws)
     project = build_project(aws, ["sleep 2", "echo slept"])
     name = create(aws, store, [
         source_stage(src),
@@ -723,8 +866,10 @@ def test_stop_and_wait_lets_the_running_build_finish(aws: Callable[..., Any]) ->
             "ProjectName": project}, "inputArtifacts": [{"name": "SourceOut"}]}]},
         {"name": "After", "actions": [{"name": "Never", "actionTypeId": TYPE["manual"]}]},
     ])
+    put_source(aws, src, {"x.txt": "x"})
     execution_id = codepipeline.start_pipeline_execution(name=name)["pipelineExecutionId"]
-    wait_action(codepipeline, name, "Build", "Slow", "InProgress")
+    slow = wait_action(codepipeline, name, "Build", "Slow", "InProgress")
+    assert slow["actionExecutionId"] in [d["actionExecutionId"] for d in own_actions(codepipeline, name, execution_id)]
     codepipeline.stop_pipeline_execution(pipelineName=name, pipelineExecutionId=execution_id, reason="wait")
     assert codepipeline.get_pipeline_execution(pipelineName=name, pipelineExecutionId=execution_id)[
         "pipelineExecution"]["status"] == "Stopping"
@@ -734,7 +879,8 @@ def test_stop_and_wait_lets_the_running_build_finish(aws: Callable[..., Any]) ->
     assert wait_execution(codepipeline, name, execution_id)["status"] == "Stopped"
     state = codepipeline.get_pipeline_state(name=name)["stageStates"]
     assert state[1]["actionStates"][0]["latestExecution"]["status"] == "Succeeded"
-    assert state[1]["latestExecution"]["status"] == "Stopped"
+    assert state[1]["latestExecution"] == {"pipelineExecutionId": execution_id, "status": "Stopped",
+                                           "type": "STANDARD"}
     assert "latestExecution" not in state[2]
 
 
@@ -746,7 +892,7 @@ def test_retry_failed_stage_reruns_only_failed_actions(aws: Callable[..., Any]) 
     https://docs.aws.amazon.com/codepipeline/latest/userguide/actions-retry.html
     """
     codepipeline, codebuild = aws("codepipeline"), aws("codebuild")
-    src, store = source_bucket(aws, {"x.txt": "x"})
+    src, store = source_bucket(aws)
     steady = build_project(aws, ["echo steady"])
     flaky = build_project(aws, ['test "$READY" = yes'])
     name = create(aws, store, [source_stage(src), {"name": "Build", "actions": [
@@ -754,6 +900,7 @@ def test_retry_failed_stage_reruns_only_failed_actions(aws: Callable[..., Any]) 
          "inputArtifacts": [{"name": "SourceOut"}]},
         {"name": "Flaky", "actionTypeId": TYPE["build"], "configuration": {"ProjectName": flaky},
          "inputArtifacts": [{"name": "SourceOut"}]}]}])
+    put_source(aws, src, {"x.txt": "x"})
     tap = Tap(aws, {"source": ["aws.codepipeline"], "detail": {"pipeline": [name], "state": ["RESUMED"]}})
     try:
         execution_id = codepipeline.start_pipeline_execution(name=name)["pipelineExecutionId"]
@@ -768,13 +915,11 @@ def test_retry_failed_stage_reruns_only_failed_actions(aws: Callable[..., Any]) 
                                                      pipelineExecutionId=execution_id, retryMode="FAILED_ACTIONS")
         assert retried["pipelineExecutionId"] == execution_id
         assert wait_execution(codepipeline, name, execution_id)["status"] == "Succeeded"
-        seen = tap.wait_for(lambda s: len(s) >= 2)
+        seen = of_execution(tap.wait_for(lambda s: len(of_execution(s, execution_id)) >= 2), execution_id)
     finally:
         tap.close()
     assert sorted(summary(e) for e in seen) == [("Pipeline", "RESUMED"), ("Stage", "Build", "RESUMED")]
-    details = codepipeline.list_action_executions(pipelineName=name,
-                                                  filter={"pipelineExecutionId": execution_id})["actionExecutionDetails"]
-    runs = [(d["actionName"], d["status"]) for d in details]
+    runs = [(d["actionName"], d["status"]) for d in own_actions(codepipeline, name, execution_id)]
     assert sorted(runs) == sorted([("Flaky", "Succeeded"), ("Flaky", "Failed"), ("Steady", "Succeeded"),
                                    ("Fetch", "Succeeded")])
 
@@ -793,17 +938,17 @@ def test_stepfunctions_invoke_action(aws: Callable[..., Any]) -> None:
                                                            "End": True}}}
     machine = sfn.create_state_machine(name=unique("cp-sm"), definition=json.dumps(definition),
                                        roleArn=role["Role"]["Arn"])["stateMachineArn"]
-    src, store = source_bucket(aws, {"x.txt": "x"})
+    src, store = source_bucket(aws)
     name = create(aws, store, [source_stage(src), {"name": "Orchestrate", "actions": [
         {"name": "Run", "actionTypeId": {"category": "Invoke", "owner": "AWS", "provider": "StepFunctions",
                                          "version": "1"}, "namespace": "SfnVars",
          "outputArtifacts": [{"name": "SfnOut"}],
          "configuration": {"StateMachineArn": machine, "ExecutionNamePrefix": "deploy",
                            "InputType": "Literal", "Input": json.dumps({"release": "r-42"})}}]}])
+    put_source(aws, src, {"x.txt": "x"})
     execution_id = codepipeline.start_pipeline_execution(name=name)["pipelineExecutionId"]
     assert wait_execution(codepipeline, name, execution_id)["status"] == "Succeeded"
-    run = next(d for d in codepipeline.list_action_executions(pipelineName=name)["actionExecutionDetails"]
-               if d["actionName"] == "Run")
+    [run] = [d for d in own_actions(codepipeline, name, execution_id) if d["actionName"] == "Run"]
     execution_arn = run["output"]["outputVariables"]["ExecutionArn"]
     assert run["output"]["outputVariables"]["StateMachineArn"] == machine
     assert execution_arn.endswith(f":deploy-{run['actionExecutionId']}")
@@ -822,7 +967,7 @@ def test_cloudformation_change_set_replace_then_execute(aws: Callable[..., Any])
     """
     codepipeline, cfn, sqs = aws("codepipeline"), aws("cloudformation"), aws("sqs")
     queue = unique("cp-cs-q")
-    src, store = source_bucket(aws, {"template.yaml": TEMPLATE})
+    src, store = source_bucket(aws)
     stack = unique("cp-cs")
     common = {"StackName": stack, "ChangeSetName": "release"}
     name = create(aws, store, [source_stage(src), {"name": "Deploy", "actions": [
@@ -831,10 +976,10 @@ def test_cloudformation_change_set_replace_then_execute(aws: Callable[..., Any])
                            "ParameterOverrides": json.dumps({"QueueName": queue})}},
         {"name": "Apply", "actionTypeId": TYPE["cfn"], "runOrder": 2,
          "configuration": {**common, "ActionMode": "CHANGE_SET_EXECUTE"}}]}])
+    put_source(aws, src, {"template.yaml": TEMPLATE})
     execution_id = codepipeline.start_pipeline_execution(name=name)["pipelineExecutionId"]
     assert wait_execution(codepipeline, name, execution_id)["status"] == "Succeeded"
     assert cfn.describe_stacks(StackName=stack)["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"
     assert sqs.list_queues(QueueNamePrefix=queue).get("QueueUrls")
-    plan = next(d for d in codepipeline.list_action_executions(pipelineName=name)["actionExecutionDetails"]
-                if d["actionName"] == "Plan")
+    [plan] = [d for d in own_actions(codepipeline, name, execution_id) if d["actionName"] == "Plan"]
     assert "release" in plan["output"]["executionResult"]["externalExecutionSummary"]

@@ -1,4 +1,5 @@
-"""Patches to moto's CodePipeline: executions run for real, and the execution-control APIs moto lacks.
+"""Patches to moto's CodePipeline: executions run for real (CreatePipeline starts one, as in AWS), and the
+execution-control APIs moto lacks.
 
 API reference: https://docs.aws.amazon.com/codepipeline/latest/APIReference/ (StartPipelineExecution,
 GetPipelineState, GetPipelineExecution, ListPipelineExecutions, ListActionExecutions, StopPipelineExecution,
@@ -341,6 +342,19 @@ def install() -> None:
                 out.pop("statusSummary", None)
         return out
 
+    prev_create = models.CodePipelineBackend.create_pipeline
+
+    def create_pipeline(self: Any, pipeline: dict[str, Any], tags: list[dict[str, str]] | None) -> Any:
+        created = prev_create(self, pipeline, tags)
+        # "When a pipeline is created, a pipeline execution starts automatically. This is the CreatePipeline
+        # trigger type" (https://docs.aws.amazon.com/codepipeline/latest/userguide/pipelines-about-starting.html).
+        # UpdatePipeline starts none ("Unlike creating a pipeline, editing a pipeline does not rerun the most recent
+        # revision", https://docs.aws.amazon.com/codepipeline/latest/userguide/pipelines-edit.html), so it stays as is.
+        partition = get_partition(self.region_name)
+        start_triggered(self.account_id, self.region_name, pipeline["name"], "CreatePipeline",
+                        f"arn:{partition}:iam::{self.account_id}:root")
+        return created
+
     prev_delete = models.CodePipelineBackend.delete_pipeline
 
     def delete_pipeline(self: Any, name: str) -> None:
@@ -352,6 +366,7 @@ def install() -> None:
             run.abandon.set()
             run.stop_requested.set()
 
+    models.CodePipelineBackend.create_pipeline = create_pipeline  # type: ignore[method-assign]
     models.CodePipelineBackend.delete_pipeline = delete_pipeline  # type: ignore[method-assign]
     models.CodePipelineBackend.start_pipeline_execution = start_pipeline_execution  # type: ignore[method-assign]
     models.PipelineExecution.to_dict = to_dict  # type: ignore[method-assign]
