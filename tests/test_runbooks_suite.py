@@ -4,10 +4,12 @@ tears everything down and proves nothing is left."""
 from __future__ import annotations
 
 import json
+import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from eventdeploy import aws, runner
 
@@ -19,7 +21,10 @@ BUILD_NOTEBOOKS = ["00", "01", "02", "03", "04", "05"]
 @pytest.mark.timeout(1200)
 def test_suite_twice_then_teardown(localcloud: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(aws.ENDPOINT_ENV, str(localcloud.endpoint))
-    params_file = ROOT / "parameters" / "ci.yaml"
+    # ci.yaml with a prefix of its own: other tests in this session build with ci.yaml's prefix on the same cloud.
+    values = yaml.safe_load((ROOT / "parameters" / "ci.yaml").read_text()) | {"prefix": f"s{uuid.uuid4().hex[:8]}"}
+    params_file = tmp_path / "suite.yaml"
+    params_file.write_text(yaml.safe_dump(values))
     out = tmp_path / "run"
     first = runner.run(params_file, ROOT / "notebooks", only=BUILD_NOTEBOOKS, output=out, progress=False)
     assert first.ok, [o for o in first.outcomes if o.status != "ok"]

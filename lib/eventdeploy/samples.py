@@ -43,7 +43,7 @@ def ecr_image_action(repository: str, tag: str, account: str, region: str, actio
     return envelope("aws.ecr", "ECR Image Action", {
         "result": result, "repository-name": repository, "image-digest": digest(f"{repository}:{tag}"),
         "action-type": action, "image-tag": tag,
-    }, account, region, [f"arn:aws:ecr:{region}:{account}:repository/{repository}"])
+    }, account, region, [])  # AWS's own ECR Image Action samples carry no resources
 
 
 def stack_status(stack: str, status: str, reason: str, account: str, region: str) -> dict[str, Any]:
