@@ -152,7 +152,8 @@ def test_concurrent_threads_keep_counts_consistent() -> None:
 
 
 def test_dispatch_caches_answer_what_moto_computed() -> None:
-    """The request-dispatch caches (module list, action names, account lookup) give moto's own answers."""
+    """The request-dispatch caches (module list, action names, account lookup) and the one-call random strings
+    give moto's own answers."""
     import os
 
     import moto
@@ -172,6 +173,12 @@ def test_dispatch_caches_answer_what_moto_computed() -> None:
     names = moto_responses.method_names_from_class(SQSResponse)
     assert {"receive_message", "send_message", "delete_message"} <= names
     assert moto_responses.method_names_from_class(SQSResponse) is names
+    from moto.moto_api._internal import mock_random
+
+    drawn = mock_random.get_random_string(52)
+    assert len(drawn) == 52 and drawn.isalnum()
+    assert mock_random.get_random_string(30, include_digits=False, lower_case=True).isalpha()
+    assert all(c in "0123456789abcdef" for c in mock_random.get_random_hex(16))
     account = str(uuid.uuid4().int)[:12]
     first = sqs_backends[account]
     assert sqs_backends[account] is first

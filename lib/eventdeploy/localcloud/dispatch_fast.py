@@ -5,11 +5,12 @@ moto's ``DomainDispatcherApplication.get_application`` holds one global lock whi
 and ``BaseResponse.call_action`` runs ``inspect.getmembers`` over the response class on every call. Both answers
 never change while the server runs, so they are computed once; the lock is then held for microseconds, not
 milliseconds, and eight producers stop queueing behind it. Looking up an existing account's backends no longer
-takes moto's global backend lock either.
+takes moto's global backend lock either, and the per-response request id is drawn in one call.
 """
 
 from __future__ import annotations
 
+import string
 import threading
 from typing import Any
 
@@ -62,3 +63,20 @@ def install() -> None:
         return found if found is not None else previous_getitem(self, account_id)
 
     backend_dict.__getitem__ = getitem  # type: ignore[method-assign]
+
+    from moto.moto_api._internal.moto_random import HEX_CHARS, MotoRandom
+
+    hex_chars = [str(c) for c in HEX_CHARS]
+
+    def get_random_string(self: Any, length: int = 20, include_digits: bool = True, lower_case: bool = False) -> str:
+        # Every response's request id is drawn here: one ``choices`` call instead of one ``choice`` per character,
+        # from the same seeded generator and alphabet.
+        pool = string.ascii_letters + (string.digits if include_digits else "")
+        drawn = "".join(self.choices(pool, k=length))
+        return drawn.lower() if lower_case else drawn
+
+    def get_random_hex(self: Any, length: int = 8) -> str:
+        return "".join(self.choices(hex_chars, k=length))
+
+    MotoRandom.get_random_string = get_random_string  # type: ignore[method-assign]
+    MotoRandom.get_random_hex = get_random_hex  # type: ignore[method-assign]
