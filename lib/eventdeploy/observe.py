@@ -20,21 +20,9 @@ def drain_queue(sqs: Any, queue_url: str, expect: int | None = None, timeout_s: 
     deadline = time.monotonic() + timeout_s
     last = time.monotonic()
     while time.monotonic() < deadline:
-        answer = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1,
-                                     AttributeNames=["All"], MessageAttributeNames=["All"])
-        messages = answer.get("Messages", [])
-        for m in messages:
-            try:
-                body: Any = json.loads(m["Body"])
-            except ValueError:
-                body = m["Body"]
-            rows.append({"message_id": m["MessageId"], "body": body,
-                         "sent_ms": int(m.get("Attributes", {}).get("SentTimestamp", 0)),
-                         "receive_count": int(m.get("Attributes", {}).get("ApproximateReceiveCount", 1)),
-                         "attributes": {k: v.get("StringValue") for k, v in m.get("MessageAttributes", {}).items()}})
-        if messages:
-            sqs.delete_message_batch(QueueUrl=queue_url, Entries=[
-                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)])
+        batch = _receive_once(sqs, queue_url, wait_s=1)
+        rows += batch.to_dict("records")
+        if not batch.empty:
             last = time.monotonic()
         if expect is not None and len(rows) >= expect:
             break
@@ -506,8 +494,9 @@ def receive_all(sqs: Any, queue_url: str, max_calls: int = 1000) -> pd.DataFrame
     return pd.concat(frames, ignore_index=True)
 
 
-def _receive_once(sqs: Any, queue_url: str) -> pd.DataFrame:
-    answer = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0,
+def _receive_once(sqs: Any, queue_url: str, wait_s: int = 0) -> pd.DataFrame:
+    """One ReceiveMessage (up to 10, long-polling ``wait_s``), parsed into rows and deleted from the queue."""
+    answer = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=wait_s,
                                  AttributeNames=["All"], MessageAttributeNames=["All"])
     messages = answer.get("Messages", [])
     rows = []
