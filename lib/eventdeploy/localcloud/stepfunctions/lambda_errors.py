@@ -75,61 +75,42 @@ def _classify(ex: Exception) -> tuple[str, str] | None:
     return None
 
 
-def _wrap_legacy(previous: Callable[..., Any]) -> Callable[..., Any]:
+def _wrap(previous: Callable[..., Any], details: Callable[[Any, str, str], tuple[Any, Any]]) -> Callable[..., Any]:
+    """A ``_from_error`` that names Lambda's failures as AWS does; ``details`` gives (event type, event details)."""
+
+    def _from_error(self: Any, env: Any, ex: Exception) -> Any:
+        from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name import (
+            CustomErrorName,
+        )
+        from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import FailureEvent
+
+        found = _classify(ex)
+        if found is None:
+            return previous(self, env, ex)
+        error, cause = found
+        event_type, event_details = details(self, error, cause)
+        return FailureEvent(env=env, error_name=CustomErrorName(error), event_type=event_type,
+                            event_details=event_details)
+
+    return _from_error
+
+
+def _legacy_details(self: Any, error: str, cause: str) -> tuple[Any, Any]:
     """``arn:aws:lambda:...:function:x`` tasks: failures are LambdaFunctionFailed history events."""
+    from moto.stepfunctions.parser.api import HistoryEventType, LambdaFunctionFailedEventDetails
+    from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 
-    def _from_error(self: Any, env: Any, ex: Exception) -> Any:
-        from moto.stepfunctions.parser.api import HistoryEventType, LambdaFunctionFailedEventDetails
-        from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name import (
-            CustomErrorName,
-        )
-        from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import FailureEvent
-        from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
-
-        found = _classify(ex)
-        if found is None:
-            return previous(self, env, ex)
-        error, cause = found
-        return FailureEvent(
-            env=env,
-            error_name=CustomErrorName(error),
-            event_type=HistoryEventType.LambdaFunctionFailed,
-            event_details=EventDetails(
-                lambdaFunctionFailedEventDetails=LambdaFunctionFailedEventDetails(error=error, cause=cause)
-            ),
-        )
-
-    return _from_error
+    return HistoryEventType.LambdaFunctionFailed, EventDetails(
+        lambdaFunctionFailedEventDetails=LambdaFunctionFailedEventDetails(error=error, cause=cause))
 
 
-def _wrap_optimised(previous: Callable[..., Any]) -> Callable[..., Any]:
+def _optimised_details(self: Any, error: str, cause: str) -> tuple[Any, Any]:
     """``arn:aws:states:::lambda:invoke`` tasks: failures are TaskFailed history events."""
+    from moto.stepfunctions.parser.api import HistoryEventType, TaskFailedEventDetails
+    from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 
-    def _from_error(self: Any, env: Any, ex: Exception) -> Any:
-        from moto.stepfunctions.parser.api import HistoryEventType, TaskFailedEventDetails
-        from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name import (
-            CustomErrorName,
-        )
-        from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import FailureEvent
-        from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
-
-        found = _classify(ex)
-        if found is None:
-            return previous(self, env, ex)
-        error, cause = found
-        return FailureEvent(
-            env=env,
-            error_name=CustomErrorName(error),
-            event_type=HistoryEventType.TaskFailed,
-            event_details=EventDetails(
-                taskFailedEventDetails=TaskFailedEventDetails(
-                    error=error, cause=cause,
-                    resource=self._get_sfn_resource(), resourceType=self._get_sfn_resource_type(),
-                )
-            ),
-        )
-
-    return _from_error
+    return HistoryEventType.TaskFailed, EventDetails(taskFailedEventDetails=TaskFailedEventDetails(
+        error=error, cause=cause, resource=self._get_sfn_resource(), resourceType=self._get_sfn_resource_type()))
 
 
 def install() -> None:
@@ -141,5 +122,5 @@ def install() -> None:
         StateTaskLambda,
     )
 
-    StateTaskLambda._from_error = _wrap_legacy(StateTaskLambda._from_error)
-    StateTaskServiceLambda._from_error = _wrap_optimised(StateTaskServiceLambda._from_error)
+    StateTaskLambda._from_error = _wrap(StateTaskLambda._from_error, _legacy_details)
+    StateTaskServiceLambda._from_error = _wrap(StateTaskServiceLambda._from_error, _optimised_details)
