@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -16,6 +17,17 @@ DEFAULT_ACCOUNT = "123456789012"
 REGION = "us-east-1"
 # Emulator waits (retry backoff, Wait states, poll intervals) run at 1/100 of real time in tests.
 TEST_TIME_SCALE = 0.01
+
+
+def wait_for(check: Callable[[], Any], timeout: float = 10.0, interval: float = 0.05) -> Any:
+    """Poll ``check`` until it returns something truthy and return it; fail at the deadline."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout}s")
 
 
 def free_port() -> int:

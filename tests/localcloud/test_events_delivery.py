@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from tests.conftest import wait_for
+
 ACCOUNT = "123456789012"
 OTHER = "111111111111"
 REGION = "us-east-1"
@@ -78,15 +80,6 @@ def stats(localcloud: Any) -> dict[str, Any]:
         return json.loads(resp.read())
 
 
-def wait_for(check: Callable[[], Any], timeout: float = 10.0) -> Any:
-    """Poll ``check`` until it returns something truthy; fail at the deadline."""
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"condition not met within {timeout}s")
 
 
 # ---- PutEvents ----------------------------------------------------------------------------------------------

@@ -3,27 +3,17 @@
 from __future__ import annotations
 
 import json
-import time
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 from eventdeploy.localcloud.events import policy
 from eventdeploy.localcloud.events.engine import Engine
 from eventdeploy.localcloud.events.retry import RetryPolicy, backoff
+from tests.conftest import wait_for
 
 REGION = "us-east-1"
 
 
-def wait_for(check: Callable[[], Any], timeout: float = 10.0) -> Any:
-    """Poll ``check`` until truthy; fail at the deadline."""
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError(f"condition not met within {timeout}s")
 
 
 def setup_rule(account: str) -> tuple[str, Any]:
