@@ -5,6 +5,7 @@ Each test runs in an account of its own, so its tap sees only its own service ev
 
 from __future__ import annotations
 
+import datetime
 import json
 import random
 import time
@@ -444,16 +445,24 @@ def put_rule(config: Any, name: str, function_arn: str, bucket: str, verdict: st
     })
 
 
-def evaluate(config: Any, rule: str, after: Any) -> dict[str, Any]:
-    """Start an evaluation and wait until the rule's result was recorded again."""
-    config.start_config_rules_evaluation(ConfigRuleNames=[rule])
+def now_millis() -> datetime.datetime:
+    """Now, cut to the millisecond precision Config reports ConfigRuleInvokedTime with."""
+    now = datetime.datetime.now(datetime.timezone.utc)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+def result_of_invocation(config: Any, rule: str, since: datetime.datetime) -> dict[str, Any]:
+    """Wait for the result of the rule invocation that began at or after ``since``.
+
+    Each invocation is asynchronous; waiting for "some new result" would let an earlier invocation's late result stand
+    in for this one and leave this one in flight, to land in the middle of the next step."""
     deadline = time.monotonic() + 60
     while True:
         results = config.get_compliance_details_by_config_rule(ConfigRuleName=rule)["EvaluationResults"]
-        if results and results[0]["ResultRecordedTime"] != after:
+        if results and results[0]["ConfigRuleInvokedTime"] >= since:
             return results[0]
         if time.monotonic() > deadline:
-            pytest.fail(f"rule {rule} recorded no new result in 60s (have {results})")
+            pytest.fail(f"rule {rule} recorded no result of an invocation since {since} in 60s (have {results})")
         time.sleep(0.1)
 
 
@@ -467,13 +476,13 @@ def test_config_compliance_change_only_on_change(aws: Callable[..., Any]) -> Non
     config = aws("config", account_id=account)
     function_arn = custom_rule_function(aws, account)
     rule, bucket = f"rule-{uuid.uuid4().hex[:8]}", f"bucket-{uuid.uuid4().hex[:8]}"
+    since = now_millis()
     put_rule(config, rule, function_arn, bucket, "COMPLIANT", "versioned")
     rule_arn = config.describe_config_rules(ConfigRuleNames=[rule])["ConfigRules"][0]["ConfigRuleArn"]
+    first = result_of_invocation(config, rule, since)  # putting the rule invoked it
+    assert first["ComplianceType"] == "COMPLIANT" and first["Annotation"] == "versioned"
     with pytest.raises(config.exceptions.NoSuchConfigRuleException):
         config.start_config_rules_evaluation(ConfigRuleNames=[rule, "no-such-rule"])
-
-    first = evaluate(config, rule, None)  # putting the rule invoked it already; this runs it once more
-    assert first["ComplianceType"] == "COMPLIANT" and first["Annotation"] == "versioned"
     [event] = tap.wait_for(lambda seen: len(seen) >= 1)
     check_envelope(event, account, "aws.config", "Config Rules Compliance Change")
     assert event["resources"] == []
@@ -491,11 +500,14 @@ def test_config_compliance_change_only_on_change(aws: Callable[..., Any]) -> Non
                   new["evaluationResultIdentifier"]["orderingTimestamp"], detail["notificationCreationTime"]):
         time.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%fZ")
 
-    second = evaluate(config, rule, first["ResultRecordedTime"])
+    since = now_millis()
+    config.start_config_rules_evaluation(ConfigRuleNames=[rule])
+    second = result_of_invocation(config, rule, since)
     assert second["ComplianceType"] == "COMPLIANT"
 
+    since = now_millis()
     put_rule(config, rule, function_arn, bucket, "NON_COMPLIANT", "versioning suspended")
-    third = evaluate(config, rule, second["ResultRecordedTime"])
+    third = result_of_invocation(config, rule, since)
     assert third["ComplianceType"] == "NON_COMPLIANT"
     tap.wait_for(lambda seen: any(e["detail"]["newEvaluationResult"]["complianceType"] == "NON_COMPLIANT"
                                   for e in seen))
