@@ -721,7 +721,9 @@ def test_stop_and_timeout_end_executions_as_aws_reports(aws: Callable[..., Any],
     ask = {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
            "Parameters": {"QueueUrl": url, "MessageBody": {"token.$": "$$.Task.Token"}}, "End": True}
     stoppable = make_machine(sfn, {"StartAt": "Ask", "States": {"Ask": ask}})
-    bounded = make_machine(sfn, {"TimeoutSeconds": 1, "StartAt": "Ask", "States": {"Ask": ask}})
+    # A task waiting for its token runs in real time, so this is 3 real seconds: long enough for the task to be
+    # submitted before the execution times out even on a loaded machine (1 s was not, once in CI).
+    bounded = make_machine(sfn, {"TimeoutSeconds": 3, "StartAt": "Ask", "States": {"Ask": ask}})
     tap = Tap(aws, {"source": ["aws.states"], "detail": {"stateMachineArn": [stoppable, bounded],
                                                          "status": ["ABORTED", "TIMED_OUT"]}})
     stopping = sfn.start_execution(stateMachineArn=stoppable)["executionArn"]
@@ -733,6 +735,7 @@ def test_stop_and_timeout_end_executions_as_aws_reports(aws: Callable[..., Any],
         sfn.send_task_success(taskToken=token, output="{}")
     assert late.value.response["Error"]["Code"] == "TaskTimedOut"
     timing_out = sfn.start_execution(stateMachineArn=bounded)["executionArn"]
+    _token(aws, url)
     assert wait_done(sfn, timing_out)["status"] == "TIMED_OUT"
 
     def last_type(arn: str, wanted: str) -> bool:
