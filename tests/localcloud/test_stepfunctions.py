@@ -726,8 +726,18 @@ def test_stop_and_timeout_end_executions_as_aws_reports(aws: Callable[..., Any],
     bounded = make_machine(sfn, {"TimeoutSeconds": 3, "StartAt": "Ask", "States": {"Ask": ask}})
     tap = Tap(aws, {"source": ["aws.states"], "detail": {"stateMachineArn": [stoppable, bounded],
                                                          "status": ["ABORTED", "TIMED_OUT"]}})
+
+    def submitted(arn: str) -> None:
+        # The message (and so the token) reaches the queue a moment before the interpreter records TaskSubmitted;
+        # stopping in that moment would rightly leave the history at TaskStarted.
+        deadline = time.monotonic() + 10
+        while "TaskSubmitted" not in [e["type"] for e in history(sfn, arn)]:
+            assert time.monotonic() < deadline, history(sfn, arn)
+            time.sleep(0.02)
+
     stopping = sfn.start_execution(stateMachineArn=stoppable)["executionArn"]
     token = _token(aws, url)
+    submitted(stopping)
     sfn.stop_execution(executionArn=stopping, error="Halt", cause="operator said so")
     stopped = sfn.describe_execution(executionArn=stopping)
     assert (stopped["status"], stopped["error"], stopped["cause"]) == ("ABORTED", "Halt", "operator said so")
@@ -736,6 +746,7 @@ def test_stop_and_timeout_end_executions_as_aws_reports(aws: Callable[..., Any],
     assert late.value.response["Error"]["Code"] == "TaskTimedOut"
     timing_out = sfn.start_execution(stateMachineArn=bounded)["executionArn"]
     _token(aws, url)
+    submitted(timing_out)
     assert wait_done(sfn, timing_out)["status"] == "TIMED_OUT"
 
     def last_type(arn: str, wanted: str) -> bool:
