@@ -97,13 +97,10 @@ def build_app(settings: Settings) -> tuple[Any, ExtensionContext]:
 
 def serve(settings: Settings) -> None:
     """Serve until SIGTERM/SIGINT, then run the extensions' shutdown callbacks."""
-    from moto.moto_server.werkzeug_app import MotoRequestHandler
-    from werkzeug.serving import make_server
+    from eventdeploy.localcloud import http_server
 
     app, ctx = build_app(settings)
-    server = make_server(settings.host, settings.port, app, threaded=True, request_handler=MotoRequestHandler)
-    # Many concurrent producers: let the listen backlog absorb bursts instead of refusing connections.
-    server.socket.listen(256)
+    server = http_server.make(settings.host, settings.port, app)
 
     def _stop(signum: int, frame: Any) -> None:
         threading.Thread(target=server.shutdown, daemon=True).start()
