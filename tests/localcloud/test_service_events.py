@@ -447,7 +447,7 @@ def put_rule(config: Any, name: str, function_arn: str, bucket: str, verdict: st
 
 def now_millis() -> datetime.datetime:
     """Now, cut to the millisecond precision Config reports ConfigRuleInvokedTime with."""
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
