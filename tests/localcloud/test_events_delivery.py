@@ -25,14 +25,14 @@ def uid(prefix: str) -> str:
 
 
 def make_queue(aws: Callable[..., Any], name: str | None = None, account: str = ACCOUNT,
-               fifo: bool = False) -> tuple[str, str]:
-    """Create an SQS queue; (url, arn)."""
+               fifo: bool = False, content_dedup: bool = True) -> tuple[str, str]:
+    """Create an SQS queue (a FIFO one with content-based deduplication unless told otherwise); (url, arn)."""
     sqs = aws("sqs", account_id=account)
     name = name or uid("q")
     attrs = {}
     if fifo:
         name += ".fifo"
-        attrs = {"FifoQueue": "true"}
+        attrs = {"FifoQueue": "true", "ContentBasedDeduplication": "true" if content_dedup else "false"}
     url = sqs.create_queue(QueueName=name, Attributes=attrs)["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     return url, arn
@@ -163,7 +163,7 @@ def test_disabled_rule_delivers_nothing(aws: Callable[..., Any]) -> None:
 
 def test_sqs_fifo_target_uses_message_group(aws: Callable[..., Any]) -> None:
     """https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_SqsParameters.html: a FIFO queue target
-    gets the target's MessageGroupId."""
+    gets the target's MessageGroupId; the queue has content-based deduplication, as that page requires."""
     url, arn = make_queue(aws, fifo=True)
     _, source = rule_to(aws, {"Arn": arn, "SqsParameters": {"MessageGroupId": "group-7"}})
     put(aws, source, {"i": 1})
@@ -171,6 +171,37 @@ def test_sqs_fifo_target_uses_message_group(aws: Callable[..., Any]) -> None:
     messages = receive(aws, url, count=2)
     assert sorted(json.loads(m["Body"])["detail"]["i"] for m in messages) == [1, 2]
     assert {m["Attributes"]["MessageGroupId"] for m in messages} == {"group-7"}
+
+
+def test_sqs_fifo_target_without_content_dedup_fails_to_the_dlq(aws: Callable[..., Any]) -> None:
+    """https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_SqsParameters.html: "If you specify an SQS
+    FIFO queue as a target, the queue must have content-based deduplication enabled." Without it SQS refuses the
+    message, so the event lands in the target's DLQ (a client error, not retried:
+    https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html) and the queue stays empty."""
+    url, arn = make_queue(aws, fifo=True, content_dedup=False)
+    dlq_url, dlq_arn = make_queue(aws)
+    _, source = rule_to(aws, {"Arn": arn, "SqsParameters": {"MessageGroupId": "g"},
+                              "DeadLetterConfig": {"Arn": dlq_arn}})
+    put(aws, source, {"i": 1})
+    [dead] = receive(aws, dlq_url)
+    assert attrs(dead)["ERROR_CODE"] == "INVALID_PARAMETER"
+    assert "ContentBasedDeduplication" in attrs(dead)["ERROR_MESSAGE"]
+    assert attrs(dead)["RETRY_ATTEMPTS"] == "0"
+    assert aws("sqs").receive_message(QueueUrl=url, WaitTimeSeconds=0).get("Messages", []) == []
+
+
+def test_put_targets_requires_a_message_group_for_fifo_queues(aws: Callable[..., Any]) -> None:
+    """A FIFO queue target without SqsParameters.MessageGroupId is refused by PutTargets with AWS's message
+    ("Parameter(s) SqsParameters must be specified for target: <Id>."), API_PutTargets.html ValidationException."""
+    _, arn = make_queue(aws, fifo=True)
+    events = aws("events")
+    name = uid("rule")
+    events.put_rule(Name=name, EventPattern=json.dumps({"source": ["x"]}))
+    with pytest.raises(ClientError) as err:
+        events.put_targets(Rule=name, Targets=[{"Id": "fifo-t", "Arn": arn}])
+    assert err.value.response["Error"]["Code"] == "ValidationException"
+    assert "SqsParameters must be specified for target: fifo-t" in err.value.response["Error"]["Message"]
+    assert events.list_targets_by_rule(Rule=name)["Targets"] == []
 
 
 def test_sns_target_fans_out_to_sqs_subscription(aws: Callable[..., Any]) -> None:

@@ -39,6 +39,10 @@ def validate_target(target: dict[str, Any], rule_account: str | None = None) -> 
         )
     arn = str(target.get("Arn", ""))
     parts = arn.split(":")
+    # A FIFO queue needs a message group for every message; PutTargets insists on it (AWS's own wording).
+    if (len(parts) > 5 and parts[2] == "sqs" and parts[5].endswith(".fifo")
+            and not (target.get("SqsParameters") or {}).get("MessageGroupId")):
+        raise InvalidTargetInput(f"Parameter(s) SqsParameters must be specified for target: {target.get('Id')}.")
     cross_account_bus = (len(parts) > 5 and parts[2] == "events" and parts[5].startswith("event-bus/")
                          and rule_account is not None and parts[4] != rule_account)
     if cross_account_bus and any(target.get(k) is not None for k in ("Input", "InputPath", "InputTransformer")):

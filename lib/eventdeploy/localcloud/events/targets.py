@@ -114,18 +114,22 @@ def check_target_policy(policy_text: str | None, action: str, resource_arn: str,
 
 def send_sqs(arn: Arn, target: dict[str, Any], payload: str, event: dict[str, Any],
              rule_arn: str = "") -> None:
-    """SendMessage in-process; FIFO queues get the target's MessageGroupId and the event id for deduplication."""
+    """SendMessage in-process; FIFO queues get the target's MessageGroupId.
+
+    https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_SqsParameters.html: a FIFO queue target must
+    have content-based deduplication, because EventBridge sends no deduplication id; SQS refuses the message
+    otherwise, and the delivery fails for good (to the DLQ, not retried)."""
     from moto.sqs.models import sqs_backends
 
     backend = sqs_backends[arn.account][arn.region]
     queue = backend.get_queue(arn.resource)
     check_target_policy(getattr(queue, "policy", None), "sqs:SendMessage", arn.text, rule_arn)
     group_id = (target.get("SqsParameters") or {}).get("MessageGroupId")
-    dedup = None
-    if queue.fifo_queue and queue.attributes.get("ContentBasedDeduplication") != "true":
-        dedup = event.get("id")
-    backend.send_message(queue_name=arn.resource, message_body=payload, group_id=group_id,
-                         deduplication_id=dedup)
+    if queue.fifo_queue and str(queue.attributes.get("ContentBasedDeduplication")).lower() != "true":
+        raise DeliveryError("INVALID_PARAMETER", f"SQS refused the message for {arn.text}: The queue should either "
+                            "have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly",
+                            False)
+    backend.send_message(queue_name=arn.resource, message_body=payload, group_id=group_id)
 
 
 def send_sns(arn: Arn, target: dict[str, Any], payload: str, event: dict[str, Any],
