@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from eventdeploy.triggers import push_image
 from tests.localcloud.test_codebuild import ENVIRONMENT, ROLE, Tap, unique
 
 TEMPLATE = ("Resources:\n  Queue:\n    Type: AWS::SQS::Queue\n    Properties:\n      QueueName: !Ref QueueName\n"
@@ -658,9 +659,6 @@ def test_ecr_source_and_s3_deploy(aws: Callable[..., Any]) -> None:
     codepipeline, ecr, s3 = aws("codepipeline"), aws("ecr"), aws("s3")
     repo = unique("cp-repo")
     ecr.create_repository(repositoryName=repo)
-    manifest = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
-                           "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 7,
-                                      "digest": "sha256:" + "a" * 64}, "layers": []})
     store, target = unique("cp-store"), unique("cp-target")
     s3.create_bucket(Bucket=store)
     s3.create_bucket(Bucket=target)
@@ -680,8 +678,7 @@ def test_ecr_source_and_s3_deploy(aws: Callable[..., Any]) -> None:
                                          "configuration": {"BucketName": target, "Extract": "true",
                                                            "ObjectKey": "release"}}]},
     ])  # the image is not pushed yet: the creation run fails in Source
-    digest = ecr.put_image(repositoryName=repo, imageManifest=manifest, imageTag="v1")["image"]["imageId"][
-        "imageDigest"]
+    digest = push_image(ecr, repo, "v1", "release 1")
     execution_id = codepipeline.start_pipeline_execution(name=name)["pipelineExecutionId"]
     execution = wait_execution(codepipeline, name, execution_id)
     assert execution["status"] == "Succeeded"

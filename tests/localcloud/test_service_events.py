@@ -15,6 +15,8 @@ from typing import Any
 
 import pytest
 
+from eventdeploy.triggers import push_image
+
 REGION = "us-east-1"
 ENVELOPE_KEYS = {"version", "id", "detail-type", "source", "account", "time", "region", "resources", "detail"}
 
@@ -73,16 +75,9 @@ def check_envelope(event: dict[str, Any], account: str, source: str, detail_type
     time.strptime(event["time"], "%Y-%m-%dT%H:%M:%SZ")
 
 
-def manifest() -> str:
-    """A Docker image manifest with a layer of its own (ECR's digest follows the layers)."""
-    return json.dumps({
-    "schemaVersion": 2,
-    "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
-    "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 7023,
-               "digest": "sha256:" + "a" * 64},
-    "layers": [{"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip", "size": 32654,
-                "digest": "sha256:" + uuid.uuid4().hex * 2}],
-    })
+def push(ecr: Any, repo: str, tag: str) -> str:
+    """Push an image with a layer of its own (layer and config uploaded first, as PutImage requires); its digest."""
+    return push_image(ecr, repo, tag, f"layer {uuid.uuid4()}")
 
 
 def test_ecr_push_and_delete_emit_image_action_events(aws: Callable[..., Any]) -> None:
@@ -93,8 +88,7 @@ def test_ecr_push_and_delete_emit_image_action_events(aws: Callable[..., Any]) -
     ecr = aws("ecr", account_id=account)
     repo = f"app-{uuid.uuid4().hex[:8]}"
     ecr.create_repository(repositoryName=repo)
-    digest = ecr.put_image(repositoryName=repo, imageManifest=manifest(), imageTag="v1")["image"]["imageId"][
-        "imageDigest"]
+    digest = push(ecr, repo, "v1")
     pushed = tap.wait_for(lambda seen: len(seen) >= 1)[0]
     check_envelope(pushed, account, "aws.ecr", "ECR Image Action")
     assert pushed["resources"] == []
@@ -116,10 +110,10 @@ def test_ecr_rejected_push_emits_nothing(aws: Callable[..., Any]) -> None:
     ecr = aws("ecr", account_id=account)
     repo = f"app-{uuid.uuid4().hex[:8]}"
     ecr.create_repository(repositoryName=repo, imageTagMutability="IMMUTABLE")
-    ecr.put_image(repositoryName=repo, imageManifest=manifest(), imageTag="v1")
+    push(ecr, repo, "v1")
     with pytest.raises(ecr.exceptions.ImageTagAlreadyExistsException):
-        ecr.put_image(repositoryName=repo, imageManifest=manifest(), imageTag="v1")
-    ecr.put_image(repositoryName=repo, imageManifest=manifest(), imageTag="v2")
+        push(ecr, repo, "v1")
+    push(ecr, repo, "v2")
     # Anything the rejected push emitted went on the bus before v2's event did.
     tap.wait_for(lambda seen: {e["detail"].get("image-tag") for e in seen} >= {"v1", "v2"})
     assert sorted((e["detail"]["action-type"], e["detail"]["result"], e["detail"]["image-tag"])
@@ -669,8 +663,7 @@ def test_ecr_image_scan_event_agrees_with_scan_findings(aws: Callable[..., Any])
     ecr = aws("ecr", account_id=account)
     repo = f"scan-{uuid.uuid4().hex[:8]}"
     repo_arn = ecr.create_repository(repositoryName=repo)["repository"]["repositoryArn"]
-    digest = ecr.put_image(repositoryName=repo, imageManifest=manifest(), imageTag="v2")["image"]["imageId"][
-        "imageDigest"]
+    digest = push(ecr, repo, "v2")
     ecr.start_image_scan(repositoryName=repo, imageId={"imageTag": "v2"})
     findings = ecr.describe_image_scan_findings(repositoryName=repo, imageId={"imageTag": "v2"})
     expected_counts: dict[str, int] = {}

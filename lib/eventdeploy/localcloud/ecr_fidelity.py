@@ -6,11 +6,15 @@
 - CompleteLayerUpload refuses a ``layerDigests`` entry that is not the digest of the uploaded bytes, with
   ``InvalidLayerException`` (https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_CompleteLayerUpload.html);
   moto accepted any value and answered with the real digest.
+- PutImage refuses an image manifest whose layers or config blob were never uploaded to the repository, with
+  ``LayersNotFoundException`` (https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_PutImage.html); moto
+  stored any manifest, so an image could exist that nothing could pull.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 from typing import Any
 
 from moto.core.exceptions import ServiceException
@@ -23,6 +27,35 @@ class InvalidLayerException(ServiceException):
 
     def __init__(self, given: list[str], actual: str) -> None:
         super().__init__(f"Invalid layer digest(s) {given}: the uploaded layer's digest is '{actual}'")
+
+
+class LayersNotFoundException(ServiceException):
+    """A manifest names blobs the repository does not hold (ECR's LayersNotFoundException)."""
+
+    code = "LayersNotFoundException"
+
+    def __init__(self, repository: str, missing: list[str]) -> None:
+        super().__init__(f"The specified layers could not be found in repository '{repository}': {missing}. "
+                         "Upload each layer and the config blob (InitiateLayerUpload, UploadLayerPart, "
+                         "CompleteLayerUpload) before PutImage.")
+
+
+def referenced_blobs(manifest: str) -> list[str]:
+    """The blob digests (config, then layers) an image manifest references; none for manifest lists/indexes."""
+    try:
+        parsed = json.loads(manifest)
+    except ValueError:
+        return []  # moto answers malformed JSON itself
+    if not isinstance(parsed, dict):
+        return []
+    blobs = []
+    config = parsed.get("config")
+    if isinstance(config, dict) and isinstance(config.get("digest"), str):
+        blobs.append(config["digest"])
+    for layer in parsed.get("layers") or []:
+        if isinstance(layer, dict) and isinstance(layer.get("digest"), str):
+            blobs.append(layer["digest"])
+    return blobs
 
 
 def manifest_digest(manifest: str) -> str:
@@ -56,6 +89,18 @@ def install() -> None:
                 raise InvalidLayerException(layer_digests, actual)
         return previous_complete(self, repository_name, upload_id, layer_digests, registry_id)
 
+    previous_put_image = models.ECRBackend.put_image
+
+    def put_image(self: Any, repository_name: str, image_manifest: str, image_tag: str, *args: Any,
+                  **kwargs: Any) -> Any:
+        repository = self.repositories.get(repository_name)
+        if repository is not None:
+            missing = [d for d in referenced_blobs(image_manifest) if d not in repository.layers]
+            if missing:
+                raise LayersNotFoundException(repository_name, missing)
+        return previous_put_image(self, repository_name, image_manifest, image_tag, *args, **kwargs)
+
     models.Image._create_digest = _create_digest
     models.ECRBackend.complete_layer_upload = complete_layer_upload
+    models.ECRBackend.put_image = put_image
     models.Image._eventdeploy_digest = True
