@@ -921,9 +921,11 @@ def test_retry_failed_stage_reruns_only_failed_actions(aws: Callable[..., Any]) 
                                    ("Fetch", "Succeeded")])
 
 
-def test_stepfunctions_invoke_action(aws: Callable[..., Any]) -> None:
+@pytest.mark.parametrize("machine_type", ["STANDARD", "EXPRESS"])
+def test_stepfunctions_invoke_action(aws: Callable[..., Any], machine_type: str) -> None:
     """Invoke/StepFunctions starts the state machine (execution name = prefix-actionExecutionId) with the
-    Literal input, succeeds with the output in output.json, and exposes StateMachineArn/ExecutionArn.
+    Literal input, succeeds with the output in output.json, and exposes StateMachineArn/ExecutionArn; Standard and
+    Express machines alike ("Supports Standard and Express state machines").
 
     https://docs.aws.amazon.com/codepipeline/latest/userguide/action-reference-StepFunctions.html
     """
@@ -934,7 +936,7 @@ def test_stepfunctions_invoke_action(aws: Callable[..., Any]) -> None:
     definition = {"StartAt": "Shape", "States": {"Shape": {"Type": "Pass", "Parameters": {"seen.$": "$.release"},
                                                            "End": True}}}
     machine = sfn.create_state_machine(name=unique("cp-sm"), definition=json.dumps(definition),
-                                       roleArn=role["Role"]["Arn"])["stateMachineArn"]
+                                       roleArn=role["Role"]["Arn"], type=machine_type)["stateMachineArn"]
     src, store = source_bucket(aws)
     name = create(aws, store, [source_stage(src), {"name": "Orchestrate", "actions": [
         {"name": "Run", "actionTypeId": {"category": "Invoke", "owner": "AWS", "provider": "StepFunctions",
@@ -948,8 +950,11 @@ def test_stepfunctions_invoke_action(aws: Callable[..., Any]) -> None:
     [run] = [d for d in own_actions(codepipeline, name, execution_id) if d["actionName"] == "Run"]
     execution_arn = run["output"]["outputVariables"]["ExecutionArn"]
     assert run["output"]["outputVariables"]["StateMachineArn"] == machine
-    assert execution_arn.endswith(f":deploy-{run['actionExecutionId']}")
-    assert sfn.describe_execution(executionArn=execution_arn)["status"] == "SUCCEEDED"
+    if machine_type == "STANDARD":
+        assert execution_arn.endswith(f":deploy-{run['actionExecutionId']}")
+        assert sfn.describe_execution(executionArn=execution_arn)["status"] == "SUCCEEDED"
+    else:  # arn:...:express:<machine>:<name>:<id>; Express executions cannot be described
+        assert execution_arn.split(":")[5] == "express" and f":deploy-{run['actionExecutionId']}:" in execution_arn
     out = run["output"]["outputArtifacts"][0]["s3location"]
     body = s3.get_object(Bucket=out["bucket"], Key=out["key"])["Body"].read()
     with zipfile.ZipFile(io.BytesIO(body)) as archive:

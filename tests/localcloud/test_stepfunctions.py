@@ -456,6 +456,42 @@ def test_express_start_sync_execution(aws: Callable[..., Any], localcloud: Any) 
     assert refused.value.response["Error"]["Code"] == "StateMachineTypeNotSupported"
 
 
+def test_express_start_execution_runs_asynchronously_and_is_not_described(aws: Callable[..., Any]) -> None:
+    """StartExecution on an Express machine answers at once with an ``:express:`` ARN and runs it
+    (https://docs.aws.amazon.com/step-functions/latest/dg/choosing-workflow-type.html: asynchronous Express
+    workflows); DescribeExecution, GetExecutionHistory and StopExecution do not take Express executions
+    (https://docs.aws.amazon.com/step-functions/latest/apireference/API_DescribeExecution.html) and ListExecutions
+    answers StateMachineTypeNotSupported for the machine
+    (https://docs.aws.amazon.com/step-functions/latest/apireference/API_ListExecutions.html)."""
+    sfn = aws("stepfunctions")
+    url = aws("sqs").create_queue(QueueName=unique("express"))["QueueUrl"]
+    machine = make_machine(sfn, {"StartAt": "Send", "States": {"Send": {
+        "Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage",
+        "Parameters": {"QueueUrl": url, "MessageBody.$": "$.note"}, "End": True}}}, type="EXPRESS")
+    started = sfn.start_execution(stateMachineArn=machine, name="nightly", input=json.dumps({"note": "ran"}))
+    arn = started["executionArn"]
+    parts = arn.split(":")
+    assert parts[5] == "express" and parts[6] == machine.split(":")[-1] and parts[7] == "nightly"
+    assert started["startDate"]
+    deadline = time.monotonic() + 10
+    bodies: list[str] = []
+    while not bodies and time.monotonic() < deadline:
+        bodies = [m["Body"] for m in aws("sqs").receive_message(QueueUrl=url, WaitTimeSeconds=1).get("Messages", [])]
+    assert bodies == ["ran"]
+    for call in (lambda: sfn.describe_execution(executionArn=arn),
+                 lambda: sfn.get_execution_history(executionArn=arn),
+                 lambda: sfn.stop_execution(executionArn=arn)):
+        with pytest.raises(ClientError) as refused:
+            call()
+        assert refused.value.response["Error"]["Code"] == "InvalidArn"
+    with pytest.raises(ClientError) as refused:
+        sfn.list_executions(stateMachineArn=machine)
+    assert refused.value.response["Error"]["Code"] == "StateMachineTypeNotSupported"
+    # The same name again is a new execution: Express has no name idempotency to refuse it.
+    again = sfn.start_execution(stateMachineArn=machine, name="nightly", input=json.dumps({"note": "again"}))
+    assert again["executionArn"] != arn
+
+
 # --- callbacks -----------------------------------------------------------------------------------------------
 
 

@@ -59,8 +59,10 @@ def _make(service: str, account_id: str, region: str) -> Any:
     new = session.client(
         service,
         endpoint_url=settings().endpoint,
+        # inject_host_prefix off: the endpoint is an address, where "sync-" (StartSyncExecution) and the like
+        # would make a host that does not resolve.
         config=Config(retries={"max_attempts": 1, "mode": "standard"}, max_pool_connections=64,
-                      connect_timeout=5, read_timeout=120),
+                      connect_timeout=5, read_timeout=120, inject_host_prefix=False),
     )
 
     def _as_account(request: Any, **_: Any) -> None:

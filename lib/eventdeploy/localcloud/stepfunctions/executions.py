@@ -1,9 +1,12 @@
 """Execution API shapes as AWS documents them: generated names, StartSyncExecution, DescribeExecution,
-ListExecutions, GetExecutionHistory paging, SendTaskFailure's cause, SendTaskSuccess's output check.
+ListExecutions, GetExecutionHistory paging, SendTaskFailure's cause, SendTaskSuccess's output check, and Express
+executions started by StartExecution (asynchronous, an ``:express:`` ARN, and not visible to the Standard-only APIs).
 
 https://docs.aws.amazon.com/step-functions/latest/apireference/API_StartExecution.html
 https://docs.aws.amazon.com/step-functions/latest/apireference/API_StartSyncExecution.html
 https://docs.aws.amazon.com/step-functions/latest/apireference/API_GetExecutionHistory.html
+https://docs.aws.amazon.com/step-functions/latest/apireference/API_DescribeExecution.html ("Executions of an EXPRESS
+state machine aren't supported by DescribeExecution"; likewise GetExecutionHistory, StopExecution and ListExecutions)
 """
 
 from __future__ import annotations
@@ -84,33 +87,66 @@ def _strip_execution_data(event: dict[str, Any]) -> dict[str, Any]:
 # --- backend -----------------------------------------------------------------------------------------------
 
 
+def is_express_arn(execution_arn: str | None) -> bool:
+    """Whether ``execution_arn`` names an Express execution (``arn:aws:states:<region>:<account>:express:...``)."""
+    parts = (execution_arn or "").split(":")
+    return len(parts) > 5 and parts[5] == "express"
+
+
+def _is_express(state_machine: Any) -> bool:
+    sm_type = getattr(state_machine, "type", None) or getattr(state_machine, "sm_type", None)
+    return getattr(sm_type, "value", sm_type) == "EXPRESS"
+
+
 def _wrap_start_execution(previous: Callable[..., Any]) -> Callable[..., Any]:
     def start_execution(self: Any, state_machine_arn: str, name: str | None = None,
                         execution_input: str | None = None, trace_header: str | None = None) -> Any:
-        """StartExecution with a generated UUID name when none is given, and AWS's name rules."""
+        """StartExecution with a generated UUID name when none is given, and AWS's name rules; Express machines
+        run asynchronously under an ``:express:`` ARN that the Standard-only APIs do not know."""
         from moto.stepfunctions.parser.api import InvalidName
 
         name = name or generated_name()
         problem = name_problem(name)
         if problem:
             raise InvalidName(problem)
+        if _is_express(self.describe_state_machine(state_machine_arn)):
+            return _run_express(self, state_machine_arn, name, execution_input, trace_header, sync=False)
         return previous(self, state_machine_arn, name, execution_input, trace_header)
 
     return start_execution
 
 
+def _refuse_express(previous: Callable[..., Any]) -> Callable[..., Any]:
+    def refuse(self: Any, execution_arn: str, *args: Any, **kwargs: Any) -> Any:
+        from moto.stepfunctions.parser.api import InvalidArn
+
+        if is_express_arn(execution_arn):
+            raise InvalidArn(f"Invalid Arn: 'Resource type not valid in this context: express' ({execution_arn}: "
+                             "Express executions are recorded in CloudWatch Logs, not by this API)")
+        return previous(self, execution_arn, *args, **kwargs)
+
+    return refuse
+
+
+def _wrap_backend_list_executions(previous: Callable[..., Any]) -> Callable[..., Any]:
+    def list_executions(self: Any, state_machine_arn: str, *args: Any, **kwargs: Any) -> Any:
+        from moto.stepfunctions.parser.api import StateMachineTypeNotSupported
+
+        if _is_express(self.describe_state_machine(state_machine_arn)):
+            raise StateMachineTypeNotSupported(
+                f"This operation is not supported by this type of state machine: {state_machine_arn} is EXPRESS")
+        return previous(self, state_machine_arn, *args, **kwargs)
+
+    return list_executions
+
+
 def start_sync_execution(self: Any, state_machine_arn: str, name: str | None = None,
                          execution_input: str | None = None, trace_header: str | None = None) -> Any:
     """Run an Express state machine to its end in the caller's request, as StartSyncExecution does."""
-    from moto.stepfunctions.parser.api import (
-        InvalidExecutionInput,
-        InvalidName,
-        StateMachineTypeNotSupported,
-    )
-    from moto.stepfunctions.parser.backend.execution import SyncExecution
+    from moto.stepfunctions.parser.api import InvalidName, StateMachineTypeNotSupported
 
     state_machine = self.describe_state_machine(state_machine_arn)
-    if getattr(state_machine, "type", "STANDARD") != "EXPRESS":
+    if not _is_express(state_machine):
         raise StateMachineTypeNotSupported(
             f"This operation is not supported by this type of state machine: {state_machine_arn} is "
             f"{state_machine.type}; StartSyncExecution runs EXPRESS state machines only"
@@ -119,6 +155,18 @@ def start_sync_execution(self: Any, state_machine_arn: str, name: str | None = N
     problem = name_problem(name)
     if problem:
         raise InvalidName(problem)
+    return _run_express(self, state_machine_arn, name, execution_input, trace_header, sync=True)
+
+
+def _run_express(backend: Any, state_machine_arn: str, name: str, execution_input: str | None,
+                 trace_header: str | None, sync: bool) -> Any:
+    """Start an Express execution: to its end in this call when ``sync``, else in the background.
+
+    Express executions are not kept in the state machine's list: AWS records them only in CloudWatch Logs."""
+    from moto.stepfunctions.parser.api import InvalidExecutionInput
+    from moto.stepfunctions.parser.backend.execution import Execution, SyncExecution
+
+    state_machine = backend.describe_state_machine(state_machine_arn)
     input_data = execution_input if execution_input is not None else "{}"
     try:
         json.loads(input_data)
@@ -126,11 +174,12 @@ def start_sync_execution(self: Any, state_machine_arn: str, name: str | None = N
         raise InvalidExecutionInput(f"Invalid State Machine Execution Input: '{exc}'") from exc
     # Snapshot of the definition, as start_execution takes (without live executions or the backend).
     clone = copy.deepcopy(state_machine, {id(state_machine.executions): [], id(state_machine.backend): state_machine.backend})
-    execution_arn = (f"arn:{self.partition}:states:{self.region_name}:{self.account_id}:express:"
+    execution_arn = (f"arn:{backend.partition}:states:{backend.region_name}:{backend.account_id}:express:"
                      f"{state_machine.name}:{name}:{uuid.uuid4()}")
-    execution = SyncExecution(
+    kind = SyncExecution if sync else Execution
+    execution = kind(
         name=name, sm_type=clone.sm_type, role_arn=clone.roleArn, exec_arn=execution_arn,
-        account_id=self.account_id, region_name=self.region_name, state_machine=clone,
+        account_id=backend.account_id, region_name=backend.region_name, state_machine=clone,
         start_date=datetime.datetime.now(tz=datetime.UTC), cloud_watch_logging_session=None,
         input_data=input_data, trace_header=trace_header, activity_store={},
     )
@@ -238,6 +287,11 @@ def install() -> None:
     backend = StepFunctionsParserBackend
     backend.start_execution = _wrap_start_execution(backend.start_execution)
     backend.start_sync_execution = start_sync_execution
+    for method in ("describe_execution", "get_execution_history", "stop_execution",
+                   "describe_state_machine_for_execution"):
+        if hasattr(backend, method):
+            setattr(backend, method, _refuse_express(getattr(backend, method)))
+    backend.list_executions = _wrap_backend_list_executions(backend.list_executions)
     backend.send_task_success = _wrap_send_task_success(backend.send_task_success)
     StepFunctionResponse.start_sync_execution = _response_start_sync_execution
     StepFunctionResponse.describe_execution = _wrap_describe_execution(StepFunctionResponse.describe_execution)

@@ -92,25 +92,33 @@ def invoke_stepfunctions(ctx: ActionContext) -> None:
     prefix = cfg.get("ExecutionNamePrefix")
     name = f"{prefix}-{ctx.action.action_execution_id}" if prefix else ctx.action.action_execution_id
     sfn = ctx.client("stepfunctions")
+    described: dict[str, Any] = {}
     try:
-        execution_arn = sfn.start_execution(stateMachineArn=arn, name=name, input=payload)["executionArn"]
+        # Express executions cannot be described afterwards (DescribeExecution is Standard-only): run them to
+        # their end in one call, which an Express workflow's five-minute limit allows.
+        express = sfn.describe_state_machine(stateMachineArn=arn).get("type") == "EXPRESS"
+        if express:
+            described.update(sfn.start_sync_execution(stateMachineArn=arn, name=name, input=payload))
+            execution_arn = described["executionArn"]
+        else:
+            execution_arn = sfn.start_execution(stateMachineArn=arn, name=name, input=payload)["executionArn"]
     except Exception as exc:
         raise ActionFailed(f"cannot start state machine {arn}: {exc}") from exc
     ctx.action.external_id = execution_arn
     ctx.action.external_url = (f"https://console.aws.amazon.com/states/home?region={ctx.region}"
                                f"#/executions/details/{execution_arn}")
     ctx.action.output_variables.update({"StateMachineArn": arn, "ExecutionArn": execution_arn})
-    described: dict[str, Any] = {}
 
     def finished() -> bool:
         described.update(sfn.describe_execution(executionArn=execution_arn))
         return described.get("status") != "RUNNING"
 
-    try:
-        ctx.wait(finished, 365 * 24 * 3600, f"state machine execution {execution_arn}")
-    except Abandoned:
-        sfn.stop_execution(executionArn=execution_arn, cause="pipeline execution stopped with abandon")
-        raise
+    if not express:
+        try:
+            ctx.wait(finished, 365 * 24 * 3600, f"state machine execution {execution_arn}")
+        except Abandoned:
+            sfn.stop_execution(executionArn=execution_arn, cause="pipeline execution stopped with abandon")
+            raise
     status = described.get("status")
     if status != "SUCCEEDED":
         detail = described.get("error") or described.get("cause") or ""
