@@ -456,6 +456,18 @@ def test_express_start_sync_execution(aws: Callable[..., Any], localcloud: Any) 
     assert refused.value.response["Error"]["Code"] == "StateMachineTypeNotSupported"
 
 
+def test_parallel_waits_overlap_on_the_execution_clock(aws: Callable[..., Any]) -> None:
+    """Parallel branches run concurrently (https://docs.aws.amazon.com/step-functions/latest/dg/state-parallel.html),
+    so two branches that each Wait 50 s take 50 s, well inside a 90 s TimeoutSeconds
+    (https://docs.aws.amazon.com/step-functions/latest/dg/statemachine-structure.html), however time is scaled."""
+    sfn = aws("stepfunctions")
+    wait = {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 50, "End": True}}}
+    machine = make_machine(sfn, {"TimeoutSeconds": 90, "StartAt": "Both", "States": {
+        "Both": {"Type": "Parallel", "Branches": [wait, wait], "End": True}}})
+    execution = sfn.start_execution(stateMachineArn=machine, input="{}")["executionArn"]
+    assert wait_done(sfn, execution)["status"] == "SUCCEEDED"
+
+
 def test_express_start_execution_runs_asynchronously_and_is_not_described(aws: Callable[..., Any]) -> None:
     """StartExecution on an Express machine answers at once with an ``:express:`` ARN and runs it
     (https://docs.aws.amazon.com/step-functions/latest/dg/choosing-workflow-type.html: asynchronous Express

@@ -7,8 +7,10 @@ import json
 
 import pytest
 
+from eventdeploy.localcloud import clock
 from eventdeploy.localcloud.stepfunctions import (
     codebuild_task,
+    emulated_time,
     error_matching,
     executions,
     json_values,
@@ -119,3 +121,26 @@ def test_lambda_sdk_metadata_uses_the_sdk_header_names() -> None:
     assert metadata["SdkHttpMetadata"]["HttpHeaders"] == {
         "Content-Type": "application/json", "x-amzn-RequestId": "r-1", "X-Amz-Executed-Version": "$LATEST"}
     assert metadata["SdkHttpMetadata"]["AllHttpHeaders"]["Content-Type"] == ["application/json"]
+
+
+def test_execution_clock_counts_overlapping_waits_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two branch waits overlapping in real time stand for one stretch of emulated time, not two."""
+    now = [100.0]
+    monkeypatch.setattr(emulated_time.time, "monotonic", lambda: now[0])
+    monkeypatch.setattr(clock, "scale", lambda: 0.01)
+    execution = emulated_time.ExecutionClock()
+    first = execution.begin()           # real 0.0
+    now[0] += 0.5
+    second = execution.begin()          # real 0.5
+    now[0] += 0.5
+    assert execution.extra() == pytest.approx(99.0)  # 1 s real of waiting = 100 s emulated
+    execution.end(first)                # real 1.0
+    now[0] += 0.5
+    execution.end(second)               # real 1.5: one stretch of 1.5 s real
+    assert execution.extra() == pytest.approx(148.5)
+    now[0] += 10.0                      # real work between waits is not scaled
+    assert execution.extra() == pytest.approx(148.5)
+    third = execution.begin()
+    now[0] += 0.1
+    execution.end(third)
+    assert execution.extra() == pytest.approx(148.5 + 9.9)

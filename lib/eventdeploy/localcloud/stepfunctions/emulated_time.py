@@ -3,7 +3,7 @@
 Task ``TimeoutSeconds``/``HeartbeatSeconds`` stay in real time: they bound real work (handler code, builds,
 a human sending a task token), which is never scaled. The state machine's ``TimeoutSeconds`` bounds both, so
 it is measured on the execution's emulated clock: real time, plus the emulated time its scaled waits stood
-for (waits of concurrent Parallel/Map branches add up, so such executions time out early).
+for (concurrent waits of Parallel/Map branches overlap, so only the time in which any of them waits counts).
 """
 
 from __future__ import annotations
@@ -27,31 +27,40 @@ _tokens = itertools.count()
 
 
 class ExecutionClock:
-    """Emulated seconds an execution's scaled waits stood for beyond their real duration."""
+    """Emulated seconds an execution's scaled waits stood for beyond their real duration.
+
+    While at least one of its waits is in progress, the execution's clock runs at 1 / time scale; concurrent waits
+    (Parallel branches, Map iterations) overlap in emulated time as they do in real time, so only the union of the
+    waiting intervals counts, not their sum."""
 
     def __init__(self) -> None:
         self.credit = 0.0
         self.waiting: dict[int, float] = {}  # wait token -> real start (monotonic)
+        self.since: float | None = None  # real start of the current stretch in which some wait is in progress
 
     def begin(self) -> int:
         """Mark the start of a scaled wait; returns its token for ``end``."""
         token = next(_tokens)
         with _lock:
-            self.waiting[token] = time.monotonic()
+            now = time.monotonic()
+            if not self.waiting:
+                self.since = now
+            self.waiting[token] = now
         return token
 
     def end(self, token: int) -> None:
-        """Mark the end of a scaled wait, crediting the emulated time it stood for."""
+        """Mark the end of a scaled wait; the stretch of waiting is credited when the last wait in it ends."""
         with _lock:
-            began = self.waiting.pop(token, None)
-            if began is not None:
-                self.credit += _extra(time.monotonic() - began)
+            if self.waiting.pop(token, None) is not None and not self.waiting and self.since is not None:
+                self.credit += _extra(time.monotonic() - self.since)
+                self.since = None
 
     def extra(self) -> float:
-        """Emulated seconds beyond real time so far, including waits still in progress."""
+        """Emulated seconds beyond real time so far, including the stretch of waiting still in progress."""
         now = time.monotonic()
         with _lock:
-            return self.credit + sum(_extra(now - began) for began in self.waiting.values())
+            running = _extra(now - self.since) if self.waiting and self.since is not None else 0.0
+            return self.credit + running
 
 
 def _extra(real_seconds: float) -> float:
