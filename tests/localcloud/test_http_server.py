@@ -11,9 +11,11 @@ from __future__ import annotations
 import http.client
 import json
 import socket
+import threading
 import urllib.parse
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from eventdeploy.localcloud.lifecycle import LocalCloudStatus
@@ -85,21 +87,44 @@ def test_http_1_0_clients_get_one_request_per_connection(localcloud: LocalCloudS
     assert json.loads(data.split(b"\r\n\r\n", 1)[1])["status"] == "running"
 
 
-def test_unread_body_does_not_leak_into_the_next_request(localcloud: LocalCloudStatus) -> None:
-    """A request whose body the service never reads (moto's dashboard page ignores it), then a normal call on the
-    same connection: the first body is drained, not parsed as the second request."""
-    conn = connection(localcloud)
+@contextmanager
+def bare_server(app: Callable[..., Any]) -> Iterator[tuple[str, int]]:
+    """The local cloud's HTTP server around ``app`` alone, on a free port, for behaviour no AWS API shows."""
+    from eventdeploy.localcloud import http_server
+    from tests.conftest import free_port
+
+    server = http_server.make("127.0.0.1", free_port(), app)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
     try:
-        conn.request("GET", "/moto-api/", body=b"x" * 300_000)
-        first = conn.getresponse()
-        first.read()
-        assert first.status == 200
-        port = local_port(conn)
-        resp, listed = sqs_call(conn, "ListQueues", {})
-        assert resp.status == 200 and isinstance(listed, dict)
-        assert local_port(conn) == port
+        yield "127.0.0.1", server.server_address[1]
     finally:
-        conn.close()
+        server.shutdown()
+        server.server_close()
+
+
+def ignores_body(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+    """A WSGI app that answers without reading the request body."""
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "2")])
+    return [b"ok"]
+
+
+def test_unread_body_does_not_leak_into_the_next_request() -> None:
+    """An application that never reads a large body, then another request on the same connection: the first body is
+    drained, not parsed as the second request."""
+    with bare_server(ignores_body) as (host, port):
+        conn = http.client.HTTPConnection(host, port, timeout=30)
+        try:
+            conn.request("POST", "/first", body=b"x" * 300_000)
+            first = conn.getresponse()
+            assert (first.status, first.read()) == (200, b"ok")
+            client_port = local_port(conn)
+            conn.request("GET", "/second")
+            second = conn.getresponse()
+            assert (second.status, second.read()) == (200, b"ok")
+            assert local_port(conn) == client_port
+        finally:
+            conn.close()
 
 
 def test_chunked_request_bodies_are_read_and_the_connection_kept(localcloud: LocalCloudStatus) -> None:
