@@ -456,6 +456,30 @@ def test_express_start_sync_execution(aws: Callable[..., Any], localcloud: Any) 
     assert refused.value.response["Error"]["Code"] == "StateMachineTypeNotSupported"
 
 
+def test_express_machines_refuse_sync_and_callback_integrations(aws: Callable[..., Any]) -> None:
+    """Express workflows support neither job-run (.sync) nor callback (.waitForTaskToken) integrations
+    (https://docs.aws.amazon.com/step-functions/latest/dg/choosing-workflow-type.html): CreateStateMachine and
+    UpdateStateMachine answer InvalidDefinition for them; a Standard machine takes the same definition."""
+    sfn = aws("stepfunctions")
+    callback = {"StartAt": "Ask", "States": {"Ask": {
+        "Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+        "Parameters": {"QueueUrl": "https://sqs.us-east-1.amazonaws.com/123456789012/q",
+                       "MessageBody": {"token.$": "$$.Task.Token"}}, "End": True}}}
+    nested_sync = {"StartAt": "Both", "States": {"Both": {"Type": "Parallel", "End": True, "Branches": [
+        {"StartAt": "Build", "States": {"Build": {"Type": "Task", "Resource": "arn:aws:states:::codebuild:startBuild.sync",
+                                                  "Parameters": {"ProjectName": "p"}, "End": True}}}]}}}
+    for definition, pattern in ((callback, ".waitForTaskToken"), (nested_sync, ".sync")):
+        with pytest.raises(ClientError) as refused:
+            make_machine(sfn, definition, type="EXPRESS")
+        assert refused.value.response["Error"]["Code"] == "InvalidDefinition"
+        assert f"'{pattern}'" in refused.value.response["Error"]["Message"]
+        make_machine(sfn, definition)  # Standard
+    express = make_machine(sfn, PASS, type="EXPRESS")
+    with pytest.raises(ClientError) as refused:
+        sfn.update_state_machine(stateMachineArn=express, definition=json.dumps(callback))
+    assert refused.value.response["Error"]["Code"] == "InvalidDefinition"
+
+
 def test_parallel_waits_overlap_on_the_execution_clock(aws: Callable[..., Any]) -> None:
     """Parallel branches run concurrently (https://docs.aws.amazon.com/step-functions/latest/dg/state-parallel.html),
     so two branches that each Wait 50 s take 50 s, well inside a 90 s TimeoutSeconds

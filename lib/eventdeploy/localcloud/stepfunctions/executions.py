@@ -116,6 +116,62 @@ def _wrap_start_execution(previous: Callable[..., Any]) -> Callable[..., Any]:
     return start_execution
 
 
+EXPRESS_UNSUPPORTED_SUFFIXES = (".sync", ".sync:2", ".waitForTaskToken")
+
+
+def express_integration_problems(definition: Any, path: str = "/States") -> list[str]:
+    """The Task resources an Express machine may not use: job-run (``.sync``) and callback (``.waitForTaskToken``)
+    integrations (https://docs.aws.amazon.com/step-functions/latest/dg/choosing-workflow-type.html), with their
+    paths, searched through Parallel branches and Map item processors."""
+    problems: list[str] = []
+    states = definition.get("States") if isinstance(definition, dict) else None
+    for name, state in (states or {}).items():
+        if not isinstance(state, dict):
+            continue
+        resource = state.get("Resource")
+        if isinstance(resource, str) and resource.endswith(EXPRESS_UNSUPPORTED_SUFFIXES):
+            pattern = ".waitForTaskToken" if resource.endswith(".waitForTaskToken") else ".sync"
+            problems.append(f"Express state machine does not support '{pattern}' service integration "
+                            f"at {path}/{name}/Resource")
+        for i, branch in enumerate(state.get("Branches") or []):
+            problems += express_integration_problems(branch, f"{path}/{name}/Branches[{i}]/States")
+        for key in ("ItemProcessor", "Iterator"):
+            if isinstance(state.get(key), dict):
+                problems += express_integration_problems(state[key], f"{path}/{name}/{key}/States")
+    return problems
+
+
+def _check_express_definition(definition: str | None) -> None:
+    from moto.stepfunctions.parser.api import InvalidDefinition
+
+    try:
+        parsed = json.loads(definition or "{}")
+    except ValueError:
+        return  # moto's own validation reports malformed JSON
+    problems = express_integration_problems(parsed)
+    if problems:
+        raise InvalidDefinition(f"Invalid State Machine Definition: '{', '.join(problems)}'")
+
+
+def _wrap_create_state_machine(previous: Callable[..., Any]) -> Callable[..., Any]:
+    def create_state_machine(self: Any, *args: Any, **kwargs: Any) -> Any:
+        sm_type = kwargs.get("sm_type")
+        if getattr(sm_type, "value", sm_type) == "EXPRESS":
+            _check_express_definition(kwargs.get("definition", args[1] if len(args) > 1 else None))
+        return previous(self, *args, **kwargs)
+
+    return create_state_machine
+
+
+def _wrap_update_state_machine(previous: Callable[..., Any]) -> Callable[..., Any]:
+    def update_state_machine(self: Any, arn: str, definition: str | None = None, *args: Any, **kwargs: Any) -> Any:
+        if definition is not None and _is_express(self.describe_state_machine(arn)):
+            _check_express_definition(definition)
+        return previous(self, arn, definition, *args, **kwargs)
+
+    return update_state_machine
+
+
 def _refuse_express(previous: Callable[..., Any]) -> Callable[..., Any]:
     def refuse(self: Any, execution_arn: str, *args: Any, **kwargs: Any) -> Any:
         from moto.stepfunctions.parser.api import InvalidArn
@@ -292,6 +348,8 @@ def install() -> None:
         if hasattr(backend, method):
             setattr(backend, method, _refuse_express(getattr(backend, method)))
     backend.list_executions = _wrap_backend_list_executions(backend.list_executions)
+    backend.create_state_machine = _wrap_create_state_machine(backend.create_state_machine)
+    backend.update_state_machine = _wrap_update_state_machine(backend.update_state_machine)
     backend.send_task_success = _wrap_send_task_success(backend.send_task_success)
     StepFunctionResponse.start_sync_execution = _response_start_sync_execution
     StepFunctionResponse.describe_execution = _wrap_describe_execution(StepFunctionResponse.describe_execution)
