@@ -164,3 +164,25 @@ def test_s3_metadata_with_underscores_survives(aws: Callable[..., Any]) -> None:
     s3.create_bucket(Bucket=bucket)
     s3.put_object(Bucket=bucket, Key="k", Body=b"v", Metadata={"build_id": "42", "team-name": "platform"})
     assert s3.head_object(Bucket=bucket, Key="k")["Metadata"] == {"build_id": "42", "team-name": "platform"}
+
+
+def body_even_for_head(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+    """A careless WSGI app that sends a body whatever the method."""
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "5")])
+    return [b"hello"]
+
+
+def test_head_answers_carry_no_body_on_a_kept_connection() -> None:
+    """A HEAD answer has headers only (https://www.rfc-editor.org/rfc/rfc9110#section-9.3.2), even when the
+    application writes a body, so the next answer on the connection is read correctly."""
+    with bare_server(body_even_for_head) as (host, port):
+        conn = http.client.HTTPConnection(host, port, timeout=30)
+        try:
+            conn.request("HEAD", "/x")
+            head = conn.getresponse()
+            assert head.status == 200 and head.getheader("Content-Length") == "5" and head.read() == b""
+            conn.request("GET", "/x")
+            got = conn.getresponse()
+            assert (got.status, got.read()) == (200, b"hello")
+        finally:
+            conn.close()

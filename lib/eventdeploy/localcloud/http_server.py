@@ -63,12 +63,13 @@ class KeepAliveRequestHandler(MotoRequestHandler):
             self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
             self.wfile.flush()
         self.environ = environ = self.make_environ()
-        state: dict[str, Any] = {"status": None, "headers": None, "sent": False, "chunked": False}
+        state: dict[str, Any] = {"status": None, "headers": None, "sent": False, "chunked": False, "bodiless": False}
 
         def write(data: bytes) -> None:
             if not state["sent"]:
                 self._send_head(environ, state)
-            if data:
+            # A HEAD, 204 or 304 answer has no body: bytes written anyway would be read as the next answer.
+            if data and not state["bodiless"]:
                 if state["chunked"]:
                     self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
                 else:
@@ -128,6 +129,7 @@ class KeepAliveRequestHandler(MotoRequestHandler):
         state["sent"] = True
         code_str, _, reason = status.partition(" ")
         code = int(code_str)
+        state["bodiless"] = environ["REQUEST_METHOD"] == "HEAD" or 100 <= code < 200 or code in (204, 304)
         self.send_response(code, reason)
         keys = set()
         for key, value in headers:
@@ -139,8 +141,7 @@ class KeepAliveRequestHandler(MotoRequestHandler):
             self.send_header(key, value)
             keys.add(lowered)
         # A body of unknown length is sent chunked; 1xx, 204, 304 and HEAD answers have none.
-        if not ("content-length" in keys or environ["REQUEST_METHOD"] == "HEAD" or 100 <= code < 200
-                or code in (204, 304)):
+        if not ("content-length" in keys or state["bodiless"]):
             state["chunked"] = True
             self.send_header("Transfer-Encoding", "chunked")
         if self.close_connection:
