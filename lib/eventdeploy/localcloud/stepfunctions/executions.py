@@ -93,9 +93,13 @@ def is_express_arn(execution_arn: str | None) -> bool:
     return len(parts) > 5 and parts[5] == "express"
 
 
-def _is_express(state_machine: Any) -> bool:
-    sm_type = getattr(state_machine, "type", None) or getattr(state_machine, "sm_type", None)
+def is_express_type(sm_type: Any) -> bool:
+    """Whether a state machine type (moto's enum or its string) is EXPRESS."""
     return getattr(sm_type, "value", sm_type) == "EXPRESS"
+
+
+def _is_express(state_machine: Any) -> bool:
+    return is_express_type(getattr(state_machine, "type", None) or getattr(state_machine, "sm_type", None))
 
 
 def _wrap_start_execution(previous: Callable[..., Any]) -> Callable[..., Any]:
@@ -109,8 +113,9 @@ def _wrap_start_execution(previous: Callable[..., Any]) -> Callable[..., Any]:
         problem = name_problem(name)
         if problem:
             raise InvalidName(problem)
-        if _is_express(self.describe_state_machine(state_machine_arn)):
-            return _run_express(self, state_machine_arn, name, execution_input, trace_header, sync=False)
+        state_machine = self.describe_state_machine(state_machine_arn)
+        if _is_express(state_machine):
+            return _run_express(self, state_machine, name, execution_input, trace_header, sync=False)
         return previous(self, state_machine_arn, name, execution_input, trace_header)
 
     return start_execution
@@ -155,8 +160,7 @@ def _check_express_definition(definition: str | None) -> None:
 
 def _wrap_create_state_machine(previous: Callable[..., Any]) -> Callable[..., Any]:
     def create_state_machine(self: Any, *args: Any, **kwargs: Any) -> Any:
-        sm_type = kwargs.get("sm_type")
-        if getattr(sm_type, "value", sm_type) == "EXPRESS":
+        if is_express_type(kwargs.get("sm_type")):
             _check_express_definition(kwargs.get("definition", args[1] if len(args) > 1 else None))
         return previous(self, *args, **kwargs)
 
@@ -211,10 +215,10 @@ def start_sync_execution(self: Any, state_machine_arn: str, name: str | None = N
     problem = name_problem(name)
     if problem:
         raise InvalidName(problem)
-    return _run_express(self, state_machine_arn, name, execution_input, trace_header, sync=True)
+    return _run_express(self, state_machine, name, execution_input, trace_header, sync=True)
 
 
-def _run_express(backend: Any, state_machine_arn: str, name: str, execution_input: str | None,
+def _run_express(backend: Any, state_machine: Any, name: str, execution_input: str | None,
                  trace_header: str | None, sync: bool) -> Any:
     """Start an Express execution: to its end in this call when ``sync``, else in the background.
 
@@ -222,7 +226,6 @@ def _run_express(backend: Any, state_machine_arn: str, name: str, execution_inpu
     from moto.stepfunctions.parser.api import InvalidExecutionInput
     from moto.stepfunctions.parser.backend.execution import Execution, SyncExecution
 
-    state_machine = backend.describe_state_machine(state_machine_arn)
     input_data = execution_input if execution_input is not None else "{}"
     try:
         json.loads(input_data)

@@ -18,6 +18,7 @@ from typing import Any
 
 from eventdeploy.localcloud.stepfunctions.event_dispatch import dispatcher
 from eventdeploy.localcloud.stepfunctions.execution_end import close_history, interrupt_callbacks
+from eventdeploy.localcloud.stepfunctions.executions import is_express_type
 from eventdeploy.localcloud.stepfunctions.json_values import to_json_value
 
 log = logging.getLogger("eventdeploy.localcloud.stepfunctions")
@@ -76,8 +77,7 @@ def status_detail(execution: Any) -> dict[str, Any]:
 
 
 def _is_standard(execution: Any) -> bool:
-    sm_type = getattr(execution, "sm_type", "STANDARD")
-    return getattr(sm_type, "value", sm_type) != "EXPRESS"
+    return not is_express_type(getattr(execution, "sm_type", "STANDARD"))
 
 
 def announce(execution: Any) -> None:

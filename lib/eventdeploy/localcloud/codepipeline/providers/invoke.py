@@ -109,11 +109,11 @@ def invoke_stepfunctions(ctx: ActionContext) -> None:
                                f"#/executions/details/{execution_arn}")
     ctx.action.output_variables.update({"StateMachineArn": arn, "ExecutionArn": execution_arn})
 
-    def finished() -> bool:
-        described.update(sfn.describe_execution(executionArn=execution_arn))
-        return described.get("status") != "RUNNING"
-
     if not express:
+        def finished() -> bool:
+            described.update(sfn.describe_execution(executionArn=execution_arn))
+            return described.get("status") != "RUNNING"
+
         try:
             ctx.wait(finished, 365 * 24 * 3600, f"state machine execution {execution_arn}")
         except Abandoned:
