@@ -28,11 +28,13 @@ import tarfile
 import textwrap
 import time
 import uuid
-import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+
+from eventdeploy.observe import wait_execution
+from tests.localcloud.test_codepipeline import zipped
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -100,15 +102,6 @@ def service_role(aws: Callable[..., Any], service: str, actions: list[str]) -> s
     iam.put_role_policy(RoleName=name, PolicyName="chain", PolicyDocument=json.dumps({
         "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": actions, "Resource": "*"}]}))
     return arn
-
-
-def zipped(files: dict[str, str]) -> bytes:
-    """A zip archive holding ``files``."""
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as archive:
-        for name, text in files.items():
-            archive.writestr(name, text)
-    return buf.getvalue()
 
 
 def sha256(data: bytes) -> str:
@@ -373,18 +366,6 @@ def wait_execution_started(sfn: Any, machine_arn: str, limit: float = CHAIN_LIMI
     raise AssertionError(f"no execution of {machine_arn} within {limit}s: the push did not reach the state machine")
 
 
-def wait_execution_done(sfn: Any, execution_arn: str, limit: float = CHAIN_LIMIT_S) -> dict[str, Any]:
-    """DescribeExecution once the execution has left RUNNING."""
-    deadline = time.monotonic() + limit
-    while True:
-        described = sfn.describe_execution(executionArn=execution_arn)
-        if described["status"] != "RUNNING":
-            return dict(described)
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{execution_arn} still RUNNING after {limit}s")
-        time.sleep(0.05)
-
-
 def history(sfn: Any, execution_arn: str) -> list[dict[str, Any]]:
     """Every history event of the execution, oldest first."""
     return list(sfn.get_execution_history(executionArn=execution_arn, maxResults=1000)["events"])
@@ -435,7 +416,7 @@ def push_and_follow(aws: Callable[..., Any], chain: Chain, tap: Tap) -> tuple[st
     sfn = aws("stepfunctions")
     digest, _manifest = push_image(aws("ecr"), chain.repository, "v1")
     execution_arn = wait_execution_started(sfn, chain.machine_arn)
-    done = wait_execution_done(sfn, execution_arn)
+    done = wait_execution(sfn, execution_arn, timeout_s=CHAIN_LIMIT_S)
     # The Lambda handed over the event EventBridge delivered to it: the same event (same id) the tap received.
     started = json.loads(done["input"])
     assert started["image"] == {"repository": chain.repository, "tag": "v1", "digest": digest}, started

@@ -100,6 +100,21 @@ def invoke_json(client: Any, name: str, event: Any = None, **kwargs: Any) -> tup
     return resp, json.loads(resp["Payload"].read())
 
 
+
+def function_metric(aws: Callable[..., Any], name: str) -> Callable[..., float]:
+    """``stat(metric, statistic="Sum")``: the function's AWS/Lambda metric summed over the 20 minutes around now."""
+    cloudwatch = aws("cloudwatch")
+    now = time.time()
+
+    def stat(metric: str, statistic: str = "Sum") -> float:
+        points = cloudwatch.get_metric_statistics(
+            Namespace="AWS/Lambda", MetricName=metric, Dimensions=[{"Name": "FunctionName", "Value": name}],
+            StartTime=now - 600, EndTime=now + 600, Period=60, Statistics=[statistic])["Datapoints"]
+        return sum(p[statistic] for p in points)
+
+    return stat
+
+
 def test_context_fields_and_environment(aws: Callable[..., Any], make_function: Callable[..., str]) -> None:
     """Context object and runtime environment variables as Lambda defines them.
 
@@ -586,14 +601,7 @@ def test_metrics_published(localcloud: Any, aws: Callable[..., Any], make_functi
     client.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=0)
     with pytest.raises(ClientError):
         no_retry_lambda().invoke(FunctionName=name)
-    cloudwatch = aws("cloudwatch")
-    now = time.time()
-
-    def stat(metric: str, statistic: str = "Sum") -> float:
-        points = cloudwatch.get_metric_statistics(
-            Namespace="AWS/Lambda", MetricName=metric, Dimensions=[{"Name": "FunctionName", "Value": name}],
-            StartTime=now - 600, EndTime=now + 600, Period=60, Statistics=[statistic])["Datapoints"]
-        return sum(p[statistic] for p in points)
+    stat = function_metric(aws, name)
 
     poll(lambda: stat("Throttles") == 1 and stat("Invocations") == 3)
     assert stat("Errors") == 1
@@ -694,14 +702,7 @@ def test_async_metrics_and_destination_delivery_failure(aws: Callable[..., Any],
     client.put_function_event_invoke_config(FunctionName=name, MaximumRetryAttempts=0,
                                             DestinationConfig={"OnFailure": {"Destination": missing_queue}})
     assert client.invoke(FunctionName=name, InvocationType="Event")["StatusCode"] == 202
-    cloudwatch = aws("cloudwatch")
-    now = time.time()
-
-    def stat(metric: str, statistic: str = "Sum") -> float:
-        points = cloudwatch.get_metric_statistics(
-            Namespace="AWS/Lambda", MetricName=metric, Dimensions=[{"Name": "FunctionName", "Value": name}],
-            StartTime=now - 600, EndTime=now + 600, Period=60, Statistics=[statistic])["Datapoints"]
-        return sum(p[statistic] for p in points)
+    stat = function_metric(aws, name)
 
     poll(lambda: stat("DestinationDeliveryFailures") == 1)
     assert stat("AsyncEventsReceived") == 1

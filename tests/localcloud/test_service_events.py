@@ -411,21 +411,26 @@ def handler(event, context):
 '''
 
 
-def custom_rule_function(aws: Callable[..., Any], account: str) -> str:
-    """A Lambda function that reports the verdict its rule parameters name, as a custom Config rule does."""
+def handler_function(aws: Callable[..., Any], account: str, source: str, prefix: str) -> str:
+    """A python3.11 Lambda function in ``account`` whose ``index.handler`` is ``source``; its ARN."""
     import io
     import zipfile
 
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("index.py", RULE_HANDLER)
+        archive.writestr("index.py", source)
     trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
                                                      "Principal": {"Service": "lambda.amazonaws.com"}}]}
     role = aws("iam", account_id=account).create_role(
-        RoleName=f"rule-{uuid.uuid4().hex[:8]}", AssumeRolePolicyDocument=json.dumps(trust))
+        RoleName=f"{prefix}-{uuid.uuid4().hex[:8]}", AssumeRolePolicyDocument=json.dumps(trust))
     return aws("lambda", account_id=account).create_function(
-        FunctionName=f"rule-{uuid.uuid4().hex[:8]}", Runtime="python3.11", Role=role["Role"]["Arn"],
+        FunctionName=f"{prefix}-{uuid.uuid4().hex[:8]}", Runtime="python3.11", Role=role["Role"]["Arn"],
         Handler="index.handler", Code={"ZipFile": buffer.getvalue()}, Timeout=30)["FunctionArn"]
+
+
+def custom_rule_function(aws: Callable[..., Any], account: str) -> str:
+    """A Lambda function that reports the verdict its rule parameters name, as a custom Config rule does."""
+    return handler_function(aws, account, RULE_HANDLER, "rule")
 
 
 def put_rule(config: Any, name: str, function_arn: str, bucket: str, verdict: str, note: str) -> None:
@@ -562,19 +567,7 @@ def handler(event, context):
 
 def provider_function(aws: Callable[..., Any], account: str) -> str:
     """A Lambda custom resource provider speaking the cfn-response protocol."""
-    import io
-    import zipfile
-
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("index.py", PROVIDER_HANDLER)
-    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
-                                                     "Principal": {"Service": "lambda.amazonaws.com"}}]}
-    role = aws("iam", account_id=account).create_role(
-        RoleName=f"prov-{uuid.uuid4().hex[:8]}", AssumeRolePolicyDocument=json.dumps(trust))
-    return aws("lambda", account_id=account).create_function(
-        FunctionName=f"prov-{uuid.uuid4().hex[:8]}", Runtime="python3.11", Role=role["Role"]["Arn"],
-        Handler="index.handler", Code={"ZipFile": buffer.getvalue()}, Timeout=30)["FunctionArn"]
+    return handler_function(aws, account, PROVIDER_HANDLER, "prov")
 
 
 def test_custom_resource_success_data_delete_and_failed_answer(aws: Callable[..., Any]) -> None:
